@@ -1,0 +1,3 @@
+from .weakshapes import WEAKSHAPES_CLASSES, WeakShapesDataset, generate_weakshapes
+
+__all__ = ['WEAKSHAPES_CLASSES', 'WeakShapesDataset', 'generate_weakshapes']

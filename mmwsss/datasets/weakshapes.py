@@ -1,0 +1,228 @@
+"""WeakShapes: a synthetic, seeded VOC-layout dataset on which a WSSS method trains on a laptop CPU.
+
+Every image holds 1-3 objects of five classes that differ in *shape* and *texture* (the colour is random, so
+colour alone never identifies a class), at varied size, rotation and position, possibly overlapping, on a
+cluttered background of smooth colour noise, line segments and blobs. The class evidence is therefore local and
+a class activation map has to find it, which is what makes the dataset useful for weak supervision.
+
+Layout written by :func:`generate_weakshapes` (the same as PASCAL VOC 2012)::
+
+    root/
+      JPEGImages/ws_000000.jpg ...         RGB images
+      SegmentationClass/ws_000000.png ...  palette PNGs: 0 background, 1..5 classes, 255 boundary band
+      ImageSets/Segmentation/{train,val}.txt
+      cls_labels_onehot.npy                 ToCo-style dict: stem -> float32 multi-hot (5,), no background
+      weakshapes.json                       the generation parameters (generation is skipped when they match)
+
+Example:
+    >>> from mmwsss.datasets.weakshapes import generate_weakshapes
+    >>> info = generate_weakshapes('data/weakshapes', num_train=800, num_val=200)  # doctest: +SKIP
+    >>> info['counts']  # doctest: +SKIP
+    {'train': 800, 'val': 200}
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, Optional
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+WEAKSHAPES_CLASSES = ('background', 'disc', 'square', 'triangle', 'cross', 'ring')
+# The first entries of the PASCAL VOC colour map, so masks look like VOC masks in any viewer.
+WEAKSHAPES_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128], [128, 0, 128]]
+FORMAT_VERSION = 1
+
+
+def voc_palette_bytes() -> bytes:
+    """The 256-entry PASCAL VOC colour map as the flat byte list that ``PIL.Image.putpalette`` takes."""
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for idx in range(256):
+        c, r, g, b = idx, 0, 0, 0
+        for bit in range(8):
+            r |= ((c >> 0) & 1) << (7 - bit)
+            g |= ((c >> 1) & 1) << (7 - bit)
+            b |= ((c >> 2) & 1) << (7 - bit)
+            c >>= 3
+        palette[idx] = (r, g, b)
+    return palette.tobytes()
+
+
+def _shape_mask(cls: int, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:
+    """Boolean mask of class ``cls`` in object coordinates (u, v) centred on the object, radius ``r``."""
+    if cls == 1:  # disc
+        return u**2 + v**2 <= r**2
+    if cls == 2:  # square
+        return np.maximum(np.abs(u), np.abs(v)) <= 0.8 * r
+    if cls == 3:  # equilateral triangle, apex up
+        s3 = np.sqrt(3.0)
+        return (v <= 0.5 * r) & (s3 * u - v <= r) & (-s3 * u - v <= r)
+    if cls == 4:  # cross
+        arm = 0.32 * r
+        return ((np.abs(u) <= arm) & (np.abs(v) <= r)) | ((np.abs(v) <= arm) & (np.abs(u) <= r))
+    if cls == 5:  # ring
+        d2 = u**2 + v**2
+        return (d2 <= r**2) & (d2 >= (0.55 * r)**2)
+    raise ValueError(f'WeakShapes has no class {cls}')
+
+
+def _texture(cls: int, u: np.ndarray, v: np.ndarray, period: float) -> np.ndarray:
+    """Boolean two-tone texture of class ``cls`` (dots, stripes, checker, diagonal stripes, speckle)."""
+    if cls == 1:  # dots
+        return (np.mod(u, period) - period / 2)**2 + (np.mod(v, period) - period / 2)**2 < (period / 3.2)**2
+    if cls == 2:  # stripes
+        return np.mod(v, period) < period / 2
+    if cls == 3:  # checker board
+        return (np.floor(u / period) + np.floor(v / period)) % 2 == 0
+    if cls == 4:  # diagonal stripes
+        return np.mod(u + v, period) < period / 2
+    if cls == 5:  # concentric bands
+        return np.mod(np.sqrt(u**2 + v**2), period) < period / 2
+    raise ValueError(f'WeakShapes has no class {cls}')
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Cluttered background: smooth colour noise, random line segments and blobs (float RGB in [0, 255])."""
+    coarse = rng.uniform(40, 215, size=(4, 4, 3))
+    img = ndimage.zoom(coarse, (size / 4, size / 4, 1), order=1)[:size, :size]
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    for _ in range(rng.integers(3, 8)):  # line segments of random colour and width
+        x0, y0, x1, y1 = rng.uniform(0, size, 4)
+        width = rng.uniform(0.8, 2.5)
+        dx, dy = x1 - x0, y1 - y0
+        t = np.clip(((xx - x0) * dx + (yy - y0) * dy) / max(dx * dx + dy * dy, 1e-6), 0, 1)
+        dist = np.hypot(xx - (x0 + t * dx), yy - (y0 + t * dy))
+        img[dist <= width] = rng.uniform(0, 255, 3)
+    for _ in range(rng.integers(2, 6)):  # soft blobs
+        cx, cy = rng.uniform(0, size, 2)
+        rad = rng.uniform(0.03, 0.1) * size
+        alpha = np.exp(-((xx - cx)**2 + (yy - cy)**2) / (2 * rad**2))[..., None]
+        img = img * (1 - alpha) + alpha * rng.uniform(0, 255, 3)
+    return img
+
+
+def render_sample(index: int, seed: int = 0, size: int = 128, max_objects: int = 3,
+                  min_visible: float = 0.004, band: int = 1):
+    """Render sample ``index`` of the dataset with ``seed``: returns ``(rgb uint8 HxWx3, mask uint8 HxW, labels)``.
+
+    The sample depends only on ``(seed, index)``, so any subset can be regenerated identically and in any order.
+    ``labels`` lists the classes with at least ``min_visible`` of the image area visible after occlusion (image
+    labels come from what is visible, as VOC's do). Pixels within ``band`` px of a class boundary are 255 in the
+    mask, like VOC's void band.
+    """
+    rng = np.random.default_rng([seed, index])
+    img = _background(rng, size)
+    label = np.zeros((size, size), dtype=np.uint8)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    for _ in range(rng.integers(1, max_objects + 1)):
+        cls = int(rng.integers(1, len(WEAKSHAPES_CLASSES)))
+        r = rng.uniform(0.12, 0.3) * size
+        cx, cy = rng.uniform(0.1 * size, 0.9 * size, 2)
+        theta = rng.uniform(0, 2 * np.pi)
+        cos, sin = np.cos(theta), np.sin(theta)
+        u = cos * (xx - cx) + sin * (yy - cy)
+        v = -sin * (xx - cx) + cos * (yy - cy)
+        shape = _shape_mask(cls, u, v, r)
+        tex = _texture(cls, u, v, period=rng.uniform(0.08, 0.14) * size * 0.6 + 3)
+        c1 = rng.uniform(0, 255, 3)
+        c2 = (c1 + rng.uniform(70, 185, 3)) % 255  # a clearly different second tone
+        obj = np.where(tex[..., None], c1, c2)
+        img[shape] = obj[shape]
+        label[shape] = cls
+    img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+
+    counts = np.bincount(label.ravel(), minlength=len(WEAKSHAPES_CLASSES))
+    labels = [c for c in range(1, len(WEAKSHAPES_CLASSES)) if counts[c] >= min_visible * size * size]
+    for c in range(1, len(WEAKSHAPES_CLASSES)):  # a sliver too small to be labelled is not an object
+        if c not in labels:
+            label[label == c] = 0
+    if band > 0:
+        footprint = np.ones((2 * band + 1, 2 * band + 1), dtype=bool)
+        edge = ndimage.maximum_filter(label, footprint=footprint) != ndimage.minimum_filter(label, footprint=footprint)
+        label = label.copy()
+        label[edge] = 255
+    return img, label, labels
+
+
+def generate_weakshapes(root: str, num_train: int = 800, num_val: int = 200, seed: int = 0, size: int = 128,
+                        max_objects: int = 3, jpeg_quality: int = 92, force: bool = False,
+                        progress: bool = True) -> Dict:
+    """Write the WeakShapes dataset under ``root`` and return its info dict (parameters, counts, histograms).
+
+    Nothing is written when ``root/weakshapes.json`` already records the same parameters (unless ``force``).
+    Files are written to a temporary name and renamed, so an interrupted run never leaves a truncated image.
+    """
+    params = dict(format_version=FORMAT_VERSION, num_train=num_train, num_val=num_val, seed=seed, size=size,
+                  max_objects=max_objects, jpeg_quality=jpeg_quality, classes=list(WEAKSHAPES_CLASSES))
+    meta_file = osp.join(root, 'weakshapes.json')
+    if not force and osp.isfile(meta_file):
+        with open(meta_file, encoding='utf-8') as f:
+            info = json.load(f)
+        if info.get('params') == params:
+            info['skipped'] = True
+            return info
+
+    for sub in ('JPEGImages', 'SegmentationClass', osp.join('ImageSets', 'Segmentation')):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    palette = voc_palette_bytes()
+    splits = {'train': range(num_train), 'val': range(num_train, num_train + num_val)}
+    onehot, hist = {}, {}
+    indices = list(range(num_train + num_val))
+    if progress:
+        from mmengine.utils import track_iter_progress
+        indices = track_iter_progress(indices)
+    for index in indices:
+        stem = f'ws_{index:06d}'
+        img, mask, labels = render_sample(index, seed=seed, size=size, max_objects=max_objects)
+        _save_atomic(Image.fromarray(img), osp.join(root, 'JPEGImages', stem + '.jpg'), quality=jpeg_quality)
+        png = Image.fromarray(mask, mode='P')
+        png.putpalette(palette)
+        _save_atomic(png, osp.join(root, 'SegmentationClass', stem + '.png'))
+        vec = np.zeros(len(WEAKSHAPES_CLASSES) - 1, dtype=np.float32)
+        vec[[c - 1 for c in labels]] = 1
+        onehot[stem] = vec
+    for split, idx in splits.items():
+        stems = [f'ws_{i:06d}' for i in idx]
+        with open(osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'), 'w', encoding='utf-8') as f:
+            f.write(''.join(s + '\n' for s in stems))
+        vecs = np.stack([onehot[s] for s in stems]) if stems else np.zeros((0, len(WEAKSHAPES_CLASSES) - 1))
+        hist[split] = dict(per_class={c: int(n) for c, n in zip(WEAKSHAPES_CLASSES[1:], vecs.sum(0))},
+                           labels_per_image={int(k): int(n) for k, n in
+                                             zip(*np.unique(vecs.sum(1).astype(int), return_counts=True))})
+    np.save(osp.join(root, 'cls_labels_onehot.npy'), onehot, allow_pickle=True)
+    info = dict(params=params, counts={k: len(v) for k, v in splits.items()}, histograms=hist)
+    with open(meta_file, 'w', encoding='utf-8') as f:  # written last: marks the tree complete
+        json.dump(info, f, indent=2)
+    info['skipped'] = False
+    return info
+
+
+def _save_atomic(image: Image.Image, path: str, **kwargs) -> None:
+    tmp = path + '.tmp'
+    image.save(tmp, format='JPEG' if path.endswith('.jpg') else 'PNG', **kwargs)
+    os.replace(tmp, path)
+
+
+@DATASETS.register_module()
+class WeakShapesDataset(BaseSegDataset):
+    """The WeakShapes tree (see :func:`generate_weakshapes`) read as a segmentation dataset.
+
+    Args:
+        ann_file (str): split list, e.g. ``'ImageSets/Segmentation/train.txt'``.
+        **kwargs: the arguments of :class:`mmseg.datasets.BaseSegDataset`.
+
+    Example:
+        >>> dataset = dict(type='WeakShapesDataset', data_root='data/weakshapes',
+        ...                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        ...                ann_file='ImageSets/Segmentation/train.txt', pipeline=[])
+    """
+    METAINFO = dict(classes=WEAKSHAPES_CLASSES, palette=WEAKSHAPES_PALETTE)
+
+    def __init__(self, ann_file: str, img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
+                 data_root: Optional[str] = None, **kwargs) -> None:
+        super().__init__(ann_file=ann_file, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
+                         data_root=data_root, **kwargs)
