@@ -90,8 +90,9 @@ def load_checkpoint_file(filename: str, map_location=None):
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
         except Exception:  # not a zip checkpoint: keep torch's own description
             unsafe = []
-        reason = [line.strip() for line in str(exc).splitlines() if 'WeightsUnpickler error' in line]
-        found = ', '.join(unsafe) or (reason[0] if reason else str(exc).splitlines()[0])
+        text = str(exc)
+        reason = ' '.join(text.split('WeightsUnpickler error:', 1)[-1].split('Check the documentation')[0].split())
+        found = ', '.join(unsafe) or reason
         raise UnsafeCheckpointError(
             f'Refused to load checkpoint {filename}: it holds pickled objects that are not tensors or '
             f'mmengine checkpoint state ({found}). mmwsss loads checkpoints with torch.load(weights_only=True), '
