@@ -29,7 +29,7 @@ setup(
     python_requires='>=3.9',
     # torch/torchvision and the full mmcv (compiled ops) are declared here too; `make install` installs them
     # first because mmcv must be built or picked against the installed torch (tools/misc/install_mmcv.sh).
-    install_requires=['torch>=2.0', 'torchvision', 'mmcv>=2.1.0,<2.2.0'] + read_requirements('runtime.txt'),
+    install_requires=['torch>=2.4', 'torchvision', 'mmcv>=2.1.0,<2.2.0'] + read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt')},
     include_package_data=True,
     zip_safe=False,

@@ -29,6 +29,13 @@ __all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError', 'load_checkpo
            'register_safe_checkpoint_loading']
 
 
+if not hasattr(torch.serialization, 'add_safe_globals'):  # torch < 2.4
+    raise ImportError(f'mmwsss needs torch >= 2.4 (found {torch.__version__}): it loads checkpoints with '
+                      'weights_only=True and allow-lists mmengine\'s checkpoint types through '
+                      'torch.serialization.add_safe_globals. Prebuilt mmcv 2.1 wheels exist only for torch <= 2.1; '
+                      'install a newer torch and build mmcv with tools/misc/install_mmcv.sh (docs/installation.md).')
+
+
 def _numpy_globals() -> List:
     """numpy types that appear when an mmengine checkpoint stores arrays (HistoryBuffer) or numpy scalars."""
     multiarray = getattr(np, '_core', None)
@@ -86,9 +93,9 @@ def load_checkpoint_file(filename: str, map_location=None):
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        try:
+        try:  # torch >= 2.5 lists the offending globals
             unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
-        except Exception:  # not a zip checkpoint: keep torch's own description
+        except Exception:  # older torch, or not a zip checkpoint: keep torch's own description
             unsafe = []
         text = str(exc)
         reason = ' '.join(text.split('WeightsUnpickler error:', 1)[-1].split('Check the documentation')[0].split())

@@ -49,7 +49,8 @@ done
 echo "[install_mmcv] building mmcv $VERSION from source (about 18 min on 2 cores)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$PY" -m pip download --no-deps --no-binary :all: "mmcv==$VERSION" -d "$work"
+# --no-build-isolation: preparing the metadata runs mmcv's setup.py, which needs pkg_resources (setuptools<81)
+"$PY" -m pip download --no-deps --no-binary :all: --no-build-isolation "mmcv==$VERSION" -d "$work"
 tar xzf "$work"/mmcv-"$VERSION".tar.gz -C "$work"
 src="$work/mmcv-$VERSION"
 
