@@ -3,20 +3,4 @@
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT (as in MMSeg). Without CUDA, GPUS CPU processes train with gloo.
 CONFIG=$1
 GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
-OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+exec "$(dirname "$0")/misc/torchrun.sh" train.py "$GPUS" "$CONFIG" "${@:3}"

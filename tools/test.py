@@ -1,13 +1,12 @@
 # Test (and optionally visualise or dump) a segmentor with mmwsss registered (MMSeg's tools/test.py interface).
 import argparse
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
-from mmwsss.utils.launch import setup_distributed
+from mmwsss.utils.launch import load_config, setup_distributed
 
 
 def parse_args():
@@ -52,15 +51,7 @@ def trigger_visualization_hook(cfg, args):
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
 
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

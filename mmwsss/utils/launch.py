@@ -1,5 +1,7 @@
-"""What tools/train.py and tools/test.py share: distributed setup on machines without CUDA."""
+"""What tools/train.py and tools/test.py share: config loading and distributed setup without CUDA."""
 import os
+import os.path as osp
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -27,3 +29,20 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
     wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def load_config(config: str, launcher: str = 'none', cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None) -> Config:
+    """Load ``config`` the way MMSeg's tools do: CLI overrides merged, ``work_dir`` chosen.
+
+    ``work_dir`` priority: the argument (``--work-dir``) > the config's ``work_dir`` > ``./work_dirs/<config name>``.
+    """
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    return cfg

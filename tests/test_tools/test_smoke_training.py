@@ -24,6 +24,12 @@ def test_train_interrupt_resume_then_test(tiny_weakshapes, tmp_path):
     # First run stops after 20 of 40 iterations (as if interrupted after the first checkpoint).
     run_tool(['tools/train.py', SMOKE_CONFIG, '--work-dir', work_dir, *data, 'train_cfg.max_iters=20'])
     assert osp.isfile(osp.join(work_dir, 'iter_20.pth'))
+
+    proc = run_tool(['tools/dist_test.sh', SMOKE_CONFIG, osp.join(work_dir, 'iter_20.pth'), '2',
+                     '--work-dir', str(tmp_path / 'dist_test'), *_data_options(tiny_weakshapes)],
+                    env={'PORT': '29518'})
+    log = proc.stdout + proc.stderr
+    assert 'Iter(test) [4/4]' in log and 'mIoU' in log
     assert not osp.exists(osp.join(work_dir, 'iter_40.pth'))
 
     # --resume without a value picks the latest checkpoint of the work dir.
@@ -44,6 +50,11 @@ def test_train_interrupt_resume_then_test(tiny_weakshapes, tmp_path):
     assert 0 <= metrics['mIoU'] <= 100
     assert len(glob.glob(osp.join(out_dir, '*.png'))) == 8  # one prediction per val image
 
+    # --tta: MMSeg's SegTTAModel over the config's tta_pipeline (3 scales x flip)
+    proc = run_tool(['tools/test.py', SMOKE_CONFIG, osp.join(work_dir, 'iter_40.pth'), '--work-dir', test_dir,
+                     '--tta', *data])
+    assert 'SegTTAModel' in proc.stdout + proc.stderr and 'mIoU' in proc.stdout + proc.stderr
+
 
 @pytest.mark.timeout(600)
 def test_dist_train_two_cpu_processes(tiny_weakshapes, tmp_path):
@@ -56,3 +67,9 @@ def test_dist_train_two_cpu_processes(tiny_weakshapes, tmp_path):
     # Each of the two ranks evaluates half of the 8 val images: the sampler really split the work.
     assert 'Iter(val) [4/4]' in log
     assert osp.isfile(osp.join(work_dir, 'iter_20.pth'))
+
+    proc = run_tool(['tools/dist_test.sh', SMOKE_CONFIG, osp.join(work_dir, 'iter_20.pth'), '2',
+                     '--work-dir', str(tmp_path / 'dist_test'), *_data_options(tiny_weakshapes)],
+                    env={'PORT': '29518'})
+    log = proc.stdout + proc.stderr
+    assert 'Iter(test) [4/4]' in log and 'mIoU' in log
