@@ -32,24 +32,12 @@ from scipy import ndimage
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .class_names import voc_colormap, voc_palette_bytes
+
 WEAKSHAPES_CLASSES = ('background', 'disc', 'square', 'triangle', 'cross', 'ring')
 # The first entries of the PASCAL VOC colour map, so masks look like VOC masks in any viewer.
-WEAKSHAPES_PALETTE = [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0], [0, 0, 128], [128, 0, 128]]
+WEAKSHAPES_PALETTE = voc_colormap(len(WEAKSHAPES_CLASSES)).tolist()
 FORMAT_VERSION = 1
-
-
-def voc_palette_bytes() -> bytes:
-    """The 256-entry PASCAL VOC colour map as the flat byte list that ``PIL.Image.putpalette`` takes."""
-    palette = np.zeros((256, 3), dtype=np.uint8)
-    for idx in range(256):
-        c, r, g, b = idx, 0, 0, 0
-        for bit in range(8):
-            r |= ((c >> 0) & 1) << (7 - bit)
-            g |= ((c >> 1) & 1) << (7 - bit)
-            b |= ((c >> 2) & 1) << (7 - bit)
-            c >>= 3
-        palette[idx] = (r, g, b)
-    return palette.tobytes()
 
 
 def _shape_mask(cls: int, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:

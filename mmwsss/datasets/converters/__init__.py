@@ -1,0 +1,1 @@
+"""Converters from the official dataset downloads to the weak-label layout (used by tools/dataset_converters)."""
