@@ -9,6 +9,6 @@ from .version import __version__
 
 register_safe_checkpoint_loading()
 
-from . import datasets  # noqa: E402,F401  (registers the datasets)
+from . import datasets, models  # noqa: E402,F401  (registers datasets, transforms and models)
 
 __all__ = ['__version__']

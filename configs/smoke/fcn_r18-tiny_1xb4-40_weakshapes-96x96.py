@@ -23,7 +23,20 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
+# Fully supervised: this stock model trains on the GT masks, so its training split lists and loads them.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(96, 96), cat_max_ratio=0.9),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                 pipeline=train_pipeline))
 val_dataloader = dict(num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
 

@@ -23,16 +23,16 @@ Example:
 import json
 import os
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .class_names import voc_colormap, voc_palette_bytes
+from .weak_seg_dataset import WeakSegDataset
 
 WEAKSHAPES_CLASSES = ('background', 'disc', 'square', 'triangle', 'cross', 'ring')
 # The first entries of the PASCAL VOC colour map, so masks look like VOC masks in any viewer.
@@ -196,21 +196,12 @@ def _save_atomic(image: Image.Image, path: str, **kwargs) -> None:
 
 
 @DATASETS.register_module()
-class WeakShapesDataset(BaseSegDataset):
-    """The WeakShapes tree (see :func:`generate_weakshapes`) read as a segmentation dataset.
-
-    Args:
-        ann_file (str): split list, e.g. ``'ImageSets/Segmentation/train.txt'``.
-        **kwargs: the arguments of :class:`mmseg.datasets.BaseSegDataset`.
+class WeakShapesDataset(WeakSegDataset):
+    """The WeakShapes tree (see :func:`generate_weakshapes`) with image-level labels.
 
     Example:
         >>> dataset = dict(type='WeakShapesDataset', data_root='data/weakshapes',
-        ...                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-        ...                ann_file='ImageSets/Segmentation/train.txt', pipeline=[])
+        ...                data_prefix=dict(img_path='JPEGImages'), ann_file='ImageSets/Segmentation/train.txt',
+        ...                label_file='cls_labels_onehot.npy', pipeline=[])
     """
     METAINFO = dict(classes=WEAKSHAPES_CLASSES, palette=WEAKSHAPES_PALETTE)
-
-    def __init__(self, ann_file: str, img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
-                 data_root: Optional[str] = None, **kwargs) -> None:
-        super().__init__(ann_file=ann_file, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
-                         data_root=data_root, **kwargs)

@@ -1,25 +1,28 @@
-# WeakShapes (synthetic, see mmwsss/datasets/weakshapes.py): 5 shape classes + background, 128x128 images.
-# Generate it with: python tools/dataset_converters/make_weakshapes.py data/weakshapes
+# WeakShapes (synthetic; mmwsss/datasets/weakshapes.py), 5 shape classes + background, 128 px images, with
+# image-level labels. Generate: python tools/dataset_converters/make_weakshapes.py data/weakshapes
+# The views of the 448 px recipes scaled to a 96 px crop; training reads images and labels only.
 dataset_type = 'WeakShapesDataset'
 data_root = 'data/weakshapes'
+label_file = 'cls_labels_onehot.npy'
 crop_size = (96, 96)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.9),
+    dict(type='AddGlobalView', size=96, scale=(0.4, 1.0), aug=dict(blur_prob=0.1, solarize_prob=0.2)),
+    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
+    dict(type='RandomCropWithBox', crop_size=crop_size),
+    dict(type='AddLocalView', aug=dict(blur_prob=0.5)),
+    dict(type='WSSSPhotoMetricAug', blur_prob=1.0, blur_radius=(0.1, 0.5)),
+    dict(type='PackWeakSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
+    dict(type='PackWeakSegInputs'),
 ]
 img_ratios = [1.0, 1.25, 1.5]
 tta_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
                      [dict(type='RandomFlip', prob=0., direction='horizontal'),
@@ -34,8 +37,9 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        data_prefix=dict(img_path='JPEGImages'),  # no seg_map_path: training never reads masks
         ann_file='ImageSets/Segmentation/train.txt',
+        label_file=label_file,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -47,6 +51,7 @@ val_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/val.txt',
+        label_file=label_file,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])

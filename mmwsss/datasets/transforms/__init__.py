@@ -1,0 +1,7 @@
+from .formatting import PackWeakSegInputs
+from .geometric import RandomCropWithBox, RandomRescale
+from .photometric import WSSSPhotoMetricAug
+from .views import AddGlobalView, AddLocalView
+
+__all__ = ['PackWeakSegInputs', 'RandomCropWithBox', 'RandomRescale', 'WSSSPhotoMetricAug', 'AddGlobalView',
+           'AddLocalView']

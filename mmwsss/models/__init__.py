@@ -1,0 +1,3 @@
+from .data_preprocessor import WeakSegDataPreProcessor
+
+__all__ = ['WeakSegDataPreProcessor']
