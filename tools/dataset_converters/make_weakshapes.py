@@ -1,6 +1,7 @@
 # Write the synthetic WeakShapes dataset (VOC layout) used by the CPU demos and tests.
 import argparse
 import json
+import os.path as osp
 import time
 
 from mmwsss.datasets.weakshapes import generate_weakshapes
@@ -14,6 +15,7 @@ def parse_args():
     parser.add_argument('--size', type=int, default=128, help='image side in pixels')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true', help='regenerate even if the parameters match')
+    parser.add_argument('--preview', help='also save a PNG with the first 6 train images over their masks')
     return parser.parse_args()
 
 
@@ -29,6 +31,36 @@ def main():
     else:
         print(f'wrote WeakShapes to {args.out_dir} in {elapsed:.1f} s')
     print(json.dumps(dict(counts=info['counts'], histograms=info['histograms']), indent=2))
+    if args.preview:
+        save_preview(args.out_dir, args.preview)
+        print(f'preview written to {args.preview}')
+
+
+def save_preview(root, out_file, num=6):
+    """Images (top row) over their masks (bottom row) with the image-level labels as titles."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    from mmwsss.datasets.weakshapes import WEAKSHAPES_CLASSES
+    with open(osp.join(root, 'ImageSets', 'Segmentation', 'train.txt')) as f:
+        stems = f.read().split()[:num]
+    labels = np.load(osp.join(root, 'cls_labels_onehot.npy'), allow_pickle=True).item()
+    fig, axes = plt.subplots(2, num, figsize=(2.2 * num, 4.6))
+    for col, stem in enumerate(stems):
+        names = [WEAKSHAPES_CLASSES[i + 1] for i in np.flatnonzero(labels[stem])]
+        axes[0, col].imshow(Image.open(osp.join(root, 'JPEGImages', stem + '.jpg')))
+        axes[0, col].set_title(f'{stem}\n{", ".join(names)}', fontsize=8)
+        axes[1, col].imshow(Image.open(osp.join(root, 'SegmentationClass', stem + '.png')).convert('RGB'))
+        for ax in axes[:, col]:
+            ax.axis('off')
+    fig.suptitle('WeakShapes: images and masks (white band = 255, ignored); titles = image-level labels',
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == '__main__':
