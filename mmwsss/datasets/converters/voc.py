@@ -78,7 +78,7 @@ def compute_train_aug(aug_stems: Sequence[str], val_stems: Sequence[str]) -> Lis
         ['2007_000032', '2008_000002']
     """
     val = set(val_stems)
-    return sorted(stem for stem in aug_stems )
+    return sorted(stem for stem in aug_stems if stem not in val)
 
 
 def _examples(stems, limit: int = 5) -> str:
@@ -229,7 +229,12 @@ def _locate(voc_root: str, aug_dir: Optional[str]) -> Tuple[str, str, str]:
     if not osp.isdir(voc_root):
         raise FileNotFoundError(f'VOC root {voc_root} does not exist; expected the VOC2012 folder of the '
                                 'VOCdevkit (e.g. data/VOCdevkit/VOC2012)')
-    aug_dir = aug_dir or osp.join(voc_root, 'SegmentationClassAug')
+    if not aug_dir:
+        aug_dir = osp.join(voc_root, 'SegmentationClassAug')
+    elif not osp.isabs(aug_dir) and not osp.isdir(aug_dir):
+        # A relative aug dir is first taken from the working directory, then inside the VOC root, so that both
+        # ``--aug-dir data/SBD/SegmentationClassAug`` and ``--aug-dir SegmentationClassAug`` do what they say.
+        aug_dir = osp.join(voc_root, aug_dir)
     if not osp.isdir(aug_dir):
         raise FileNotFoundError(f'SegmentationClassAug directory {aug_dir} does not exist; unpack the SBD-augmented '
                                 'masks (SegmentationClassAug, 12,031 PNGs) there or pass --aug-dir')
@@ -247,7 +252,8 @@ def build_voc_weak(voc_root: str, aug_dir: Optional[str] = None, label_source: s
 
     Args:
         voc_root: the ``VOCdevkit/VOC2012`` folder.
-        aug_dir: the SBD-augmented masks; default ``<voc_root>/SegmentationClassAug``.
+        aug_dir: the SBD-augmented masks; default ``<voc_root>/SegmentationClassAug``. A relative path that
+            is not a directory of the working directory is taken relative to ``voc_root``.
         label_source: ``'mask'`` (classes present in the SegmentationClassAug mask) or ``'xml'`` (object names
             in ``Annotations/<stem>.xml``).
         out_label_file: default ``<voc_root>/cls_labels_onehot.npy`` (ToCo format).
