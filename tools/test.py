@@ -6,7 +6,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
-from mmwsss.utils.launch import load_config, setup_distributed
+from mmwsss.utils.launch import load_config, setup_distributed, teardown_distributed
 
 
 def parse_args():
@@ -67,6 +67,7 @@ def main():
     setup_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
-from mmwsss.utils.launch import load_config, setup_distributed
+from mmwsss.utils.launch import load_config, setup_distributed, teardown_distributed
 
 
 def parse_args():
@@ -60,6 +60,7 @@ def main():
     setup_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -46,3 +46,14 @@ def load_config(config: str, launcher: str = 'none', cfg_options: Optional[dict]
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def teardown_distributed() -> None:
+    """Destroy the process group at the end of a tool.
+
+    Without it, gloo ranks can abort at interpreter exit ("terminate called without an active exception") after
+    a run that finished correctly, so a launcher reports a failure for a successful job.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
