@@ -9,6 +9,6 @@ from .version import __version__
 
 register_safe_checkpoint_loading()
 
-from . import datasets, models  # noqa: E402,F401  (registers datasets, transforms and models)
+from . import datasets, engine, models  # noqa: E402,F401  (registers datasets, transforms, hooks, models)
 
 __all__ = ['__version__']

@@ -15,7 +15,7 @@ CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs
 CONFIGS = sorted(p for p in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
                  if '_base_' not in p)
 # {method}_{backbone}_{gpus}xb{batch}-{schedule}_{dataset}-{crop}.py, or a short alias at the top level.
-FULL_NAME = re.compile(r'^[a-z0-9.+-]+_[a-z0-9.+-]+_\d+xb\d+-[a-z0-9]+_[a-z0-9+-]+-\d+x\d+\.py$')
+FULL_NAME = re.compile(r'^[a-z0-9.+-]+_[a-z0-9.+-]+_\d+xb\d+(-acc\d+)?-[a-z0-9.]+_[a-z0-9+-]+-\d+x\d+\.py$')
 
 
 def test_configs_exist():

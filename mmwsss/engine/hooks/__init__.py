@@ -1,0 +1,3 @@
+from .global_batch_hook import GlobalBatchInfoHook
+
+__all__ = ['GlobalBatchInfoHook']

@@ -1,0 +1,3 @@
+from .wsss_vit import WSSSViT
+
+__all__ = ['WSSSViT']

@@ -1,0 +1,6 @@
+"""Losses of the ToCo/MCC core, registered in ``mmseg.registry.MODELS`` (usable as ``dict(type=...)`` in configs)."""
+from .balanced_seg_loss import BalancedSegCELoss
+from .ptc_loss import PTCLoss
+from .view_contrast_loss import ViewContrastLoss
+
+__all__ = ['BalancedSegCELoss', 'PTCLoss', 'ViewContrastLoss']

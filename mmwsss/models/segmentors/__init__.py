@@ -1,0 +1,4 @@
+from .context import WSSSContext
+from .weak_segmentor import WeakSegmentor
+
+__all__ = ['WSSSContext', 'WeakSegmentor']

@@ -1,0 +1,112 @@
+"""The WSSS segmentor end to end on WeakShapes batches: losses, gradients, EMA teacher, any decode head, predict."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from mmseg.registry import MODELS
+
+import mmwsss  # noqa: F401
+from conftest import REPO_ROOT
+from mmwsss.utils.launch import load_config
+
+CONFIGS = {
+    'mcc': osp.join(REPO_ROOT, 'configs/mcc/mcc_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py'),
+    'toco': osp.join(REPO_ROOT, 'configs/toco/toco_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py'),
+}
+
+
+def _setup(method, root, **model_overrides):
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    cfg = load_config(CONFIGS[method], cfg_options={
+        'train_dataloader.dataset.data_root': root, 'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False, 'train_dataloader.batch_size': 2})
+    cfg.model.update(model_overrides)
+    model = MODELS.build(cfg.model)
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    batch = model.data_preprocessor(next(iter(loader)), training=True)
+    return model, batch['inputs'], batch['data_samples']
+
+
+def _at_iter(n):
+    MessageHub.get_current_instance().update_info('iter', n)
+
+
+@pytest.mark.parametrize('method,contrast_key', [('mcc', 'loss_mcc'), ('toco', 'loss_ctc')])
+def test_training_step_losses_and_gradients(tiny_weakshapes, method, contrast_key):
+    model, x, ds = _setup(method, tiny_weakshapes)
+    _at_iter(0)  # before seg_start_iter: no decode-head loss yet
+    losses = model.loss(x, ds)
+    assert set(losses) == {'loss_cls', 'loss_cls_aux', 'loss_ptc', contrast_key}
+    _at_iter(model.seg_start_iter)
+    losses = model.loss(x, ds)
+    assert {'decode.loss_seg', 'decode.acc_seg', contrast_key} <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    for name in ('backbone.layers.0.attn.qkv.weight', 'classifier.weight', 'aux_classifier.weight',
+                 'decode_head.conv_seg.weight', 'projector.last_weight'):
+        grad = dict(model.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    assert all(p.grad is None for p in model.projector_teacher.parameters())
+    # pseudo labels were written where any MMSeg head reads them
+    assert ds[0].gt_sem_seg.data.shape[-2:] == x.shape[-2:]
+
+
+def test_ema_teacher_follows_student(tiny_weakshapes):
+    model, x, ds = _setup('mcc', tiny_weakshapes)
+    _at_iter(0)
+    with torch.no_grad():
+        for p in model.projector.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in model.projector_teacher.parameters()]
+    model.loss(x, ds)
+    for b, t, s in zip(before, model.projector_teacher.parameters(), model.projector.parameters()):
+        torch.testing.assert_close(t, 0.9 * b + 0.1 * s)
+    assert any(k.startswith('projector_teacher.') for k in model.state_dict())  # saved in checkpoints
+
+
+def test_any_mmseg_decode_head_trains_on_pseudo_labels(tiny_weakshapes):
+    head = dict(type='FCNHead', in_channels=192, in_index=1, channels=32, num_convs=1, concat_input=False,
+                num_classes=6, align_corners=False, loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.1))
+    model, x, ds = _setup('mcc', tiny_weakshapes, decode_head=head)
+    _at_iter(model.seg_start_iter)
+    losses = model.loss(x, ds)
+    assert 'decode.loss_ce' in losses and torch.isfinite(losses['decode.loss_ce'])
+    losses['decode.loss_ce'].backward()
+    assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
+
+
+def test_label_length_mismatch_is_reported(tiny_weakshapes):
+    model, x, ds = _setup('mcc', tiny_weakshapes)
+    for s in ds:
+        s.gt_img_labels = torch.zeros(20)
+    _at_iter(0)
+    with pytest.raises(ValueError, match='20 classes but the model expects 5'):
+        model.loss(x, ds)
+
+
+@pytest.mark.parametrize('output', ['seg', 'cam', 'pseudo'])
+def test_predict_outputs(tiny_weakshapes, output):
+    init_default_scope('mmseg')
+    cfg = load_config(CONFIGS['mcc'], cfg_options={'val_dataloader.dataset.data_root': tiny_weakshapes,
+                                                   'val_dataloader.num_workers': 0,
+                                                   'val_dataloader.persistent_workers': False})
+    cfg.model.test_cfg.output = output
+    model = MODELS.build(cfg.model).eval()
+    loader = Runner.build_dataloader(cfg.val_dataloader, seed=0)
+    batch = model.data_preprocessor(next(iter(loader)), training=False)
+    with torch.no_grad():
+        results = model.predict(batch['inputs'], batch['data_samples'])
+    pred = results[0].pred_sem_seg.data
+    assert pred.shape[-2:] == (128, 128)
+    allowed = set(range(6)) | ({255} if output == 'pseudo' else set())
+    assert set(pred.unique().tolist()) <= allowed
+    if output == 'cam':  # only background and the image's own classes can be predicted
+        labels = batch['data_samples'][0].gt_img_labels
+        present = {0} | {i + 1 for i in torch.nonzero(labels).flatten().tolist()}
+        assert set(pred.unique().tolist()) <= present
