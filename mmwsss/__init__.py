@@ -9,6 +9,6 @@ from .version import __version__
 
 register_safe_checkpoint_loading()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registers datasets, transforms, hooks, models)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers all components)
 
 __all__ = ['__version__']

@@ -1,8 +1,9 @@
-# `make demo`: the project's main job on a CPU.
+# `make demo`: weak supervision on a CPU, end to end, with the project's own tools.
 #
-# Until the WSSS methods land, this is the platform smoke run: generate WeakShapes, train a stock MMSeg FCN with
-# tools/train.py (fully supervised), evaluate it with tools/test.py and save painted predictions. Every step is
-# a command a user can run by hand; the demo prints each one before running it.
+# 1. generate WeakShapes (skipped when present), 2. train a WSSS config (MCC by default) with tools/train.py,
+# 3. score it with tools/test.py: seg mIoU on val, CAM mIoU and PAR pseudo-label mIoU (+ coverage) on train,
+# 4. compare with trivial baselines computed from the same GT, 5. save CAM / prediction overlays, 6. print a table.
+# Every command is printed before it runs. `--methods mcc toco` trains both with the same iterations and seed.
 import argparse
 import glob
 import json
@@ -13,15 +14,22 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = 'configs/smoke/fcn_r18-tiny_1xb4-40_weakshapes-96x96.py'
+CONFIGS = {
+    'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py',
+    'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py',
+}
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='mmwsss demo (CPU)')
+    parser = argparse.ArgumentParser(description='mmwsss demo: WSSS on WeakShapes on a CPU')
+    parser.add_argument('--methods', nargs='+', default=['mcc'], choices=sorted(CONFIGS))
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/weakshapes')
-    parser.add_argument('--iters', type=int, default=2000)
+    parser.add_argument('--iters', type=int, default=None, help='training iterations (default: the config\'s)')
+    parser.add_argument('--num-overlays', type=int, default=6)
     return parser.parse_args()
 
 
@@ -32,29 +40,142 @@ def run(cmd):
     return time.perf_counter() - start
 
 
+def latest_metrics(test_dir):
+    files = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')), key=os.path.getmtime)
+    with open(files[-1]) as f:
+        return json.load(f)
+
+
+def data_options(root, split):
+    """Point the test split at ``split`` (with GT masks and labels) under ``root``."""
+    opts = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    return opts + [f'test_dataloader.dataset.ann_file=ImageSets/Segmentation/{split}.txt']
+
+
+def trivial_baselines(root, split, num_classes):
+    """mIoU of (a) all background, (b) the image's first labelled class painted over the whole image."""
+    from PIL import Image
+    labels = np.load(osp.join(root, 'cls_labels_onehot.npy'), allow_pickle=True).item()
+    with open(osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt')) as f:
+        stems = f.read().split()
+    conf = {'all background': np.zeros((num_classes, num_classes), np.int64),
+            'first label everywhere': np.zeros((num_classes, num_classes), np.int64)}
+    for stem in stems:
+        gt = np.array(Image.open(osp.join(root, 'SegmentationClass', stem + '.png'))).ravel()
+        gt = gt[gt != 255].astype(np.int64)
+        first = int(np.flatnonzero(labels[stem])[0]) + 1
+        for name, value in (('all background', 0), ('first label everywhere', first)):
+            conf[name] += np.bincount(gt * num_classes + value, minlength=num_classes**2).reshape(num_classes, -1)
+    out = {}
+    for name, c in conf.items():
+        union = c.sum(0) + c.sum(1) - np.diag(c)
+        present = c.sum(1) > 0
+        out[name] = float(np.mean(np.diag(c)[present] / np.maximum(union[present], 1)) * 100)
+    return out
+
+
+def save_overlays(config, checkpoint, root, out_file, num):
+    """Val images with their per-class CAMs (image's labels) and the segmentation prediction, one PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner, load_checkpoint
+
+    import mmwsss  # noqa: F401
+    from mmseg.registry import MODELS
+    from mmwsss.utils.launch import load_config
+
+    init_default_scope('mmseg')
+    cfg = load_config(config, cfg_options={'val_dataloader.dataset.data_root': root,
+                                           'val_dataloader.num_workers': 0,
+                                           'val_dataloader.persistent_workers': False})
+    model = MODELS.build(cfg.model).eval()
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    dataset = Runner.build_dataloader(cfg.val_dataloader).dataset
+    classes = dataset.metainfo['classes']
+    palette = np.array(dataset.metainfo['palette'], np.uint8)
+    fig, axes = plt.subplots(num, 4, figsize=(10, 2.6 * num))
+    for row in range(num):
+        batch = model.data_preprocessor(dict(inputs=[dataset[row]['inputs']],
+                                             data_samples=[dataset[row]['data_samples']]), training=False)
+        with torch.no_grad():
+            cam, _ = model.multi_scale_cams(batch['inputs'])
+            pred = model.predict(batch['inputs'], batch['data_samples'])[0].pred_sem_seg.data[0].numpy()
+        sample = batch['data_samples'][0]
+        img = np.array(dataset[row]['inputs'].permute(1, 2, 0))[..., ::-1]
+        present = torch.nonzero(sample.gt_img_labels).flatten().tolist()
+        gt = sample.gt_sem_seg.data[0].numpy()
+        axes[row, 0].imshow(img)
+        axes[row, 0].set_title(', '.join(classes[i + 1] for i in present), fontsize=8)
+        for col, k in enumerate(present[:2], start=1):
+            axes[row, col].imshow(img)
+            axes[row, col].imshow(cam[0, k].numpy(), cmap='jet', alpha=0.5, vmin=0, vmax=1)
+            axes[row, col].set_title(f'CAM {classes[k + 1]}', fontsize=8)
+        axes[row, 3].imshow(np.concatenate([palette[np.minimum(pred, len(palette) - 1)],
+                                            palette[np.where(gt == 255, 0, gt)]], axis=1))
+        axes[row, 3].set_title('prediction | GT', fontsize=8)
+        for ax in axes[row]:
+            ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=90)
+    plt.close(fig)
+
+
+def run_method(method, args, py):
+    config = CONFIGS[method]
+    work_dir = osp.join(args.work_dir, method)
+    root = args.data_root
+    train_opts = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'val_dataloader')]
+    if args.iters:
+        train_opts += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
+                       f'param_scheduler.1.end={args.iters}']
+    t_train = run([py, 'tools/train.py', config, '--work-dir', work_dir, '--cfg-options', *train_opts])
+    with open(osp.join(REPO, work_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()
+    row = dict(method=method, train_s=t_train)
+    evals = [('seg_val', 'val', 'seg'), ('cam_train', 'train', 'cam'), ('pseudo_train', 'train', 'pseudo')]
+    for key, split, output in evals:
+        test_dir = osp.join(work_dir, f'test_{key}')
+        t = run([py, 'tools/test.py', config, ckpt, '--work-dir', test_dir, '--cfg-options',
+                 *data_options(root, split), f'model.test_cfg.output={output}', 'test_evaluator.type=WSSSIoUMetric'])
+        row[key] = latest_metrics(test_dir)
+        row[key + '_s'] = t
+    overlay = osp.join(work_dir, 'overlays.png')
+    save_overlays(config, ckpt, root, osp.join(REPO, overlay), args.num_overlays)
+    row['overlays'] = overlay
+    return row
+
+
 def main():
     args = parse_args()
     py = sys.executable
-    data = [f'{k}.dataset.data_root={args.data_root}' for k in ('train_dataloader', 'val_dataloader',
-                                                                 'test_dataloader')]
+    start = time.perf_counter()
     t_data = run([py, 'tools/dataset_converters/make_weakshapes.py', args.data_root])
-    schedule = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
-                f'param_scheduler.0.end={args.iters}', f'default_hooks.checkpoint.interval={args.iters // 2}',
-                'default_hooks.logger.interval=100']
-    t_train = run([py, 'tools/train.py', CONFIG, '--work-dir', args.work_dir, '--cfg-options', *data, *schedule])
-    ckpt = osp.join(args.work_dir, f'iter_{args.iters}.pth')
-    test_dir = osp.join(args.work_dir, 'test')
-    show_dir = osp.join(args.work_dir, 'vis')
-    t_test = run([py, 'tools/test.py', CONFIG, ckpt, '--work-dir', test_dir, '--show-dir', show_dir,
-                  '--cfg-options', *data])
-    metrics_file = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')), key=os.path.getmtime)[-1]
-    with open(metrics_file) as f:
-        metrics = json.load(f)
-    print('\n=== mmwsss demo summary (platform smoke: stock FCN, fully supervised, CPU) ===')
-    print(f'data        {args.data_root} ({t_data:.1f} s)')
-    print(f'train       {args.iters} iterations in {t_train:.0f} s -> {ckpt}')
-    print(f'test        val mIoU {metrics["mIoU"]:.2f}, aAcc {metrics["aAcc"]:.2f} ({t_test:.0f} s)')
-    print(f'pictures    {show_dir} (input | prediction, one PNG per val image)')
+    rows = [run_method(m, args, py) for m in args.methods]
+    baselines_val = trivial_baselines(osp.join(REPO, args.data_root), 'val', 6)
+    baselines_train = trivial_baselines(osp.join(REPO, args.data_root), 'train', 6)
+    total = time.perf_counter() - start
+
+    lines = ['| method | CAM mIoU (train) | pseudo mIoU (train) | pseudo mIoU covered / coverage | seg mIoU (val) '
+             '| train time |', '|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(f'| {r["method"]} | {r["cam_train"]["mIoU"]:.2f} | {r["pseudo_train"]["mIoU"]:.2f} | '
+                     f'{r["pseudo_train"]["mIoU_covered"]:.2f} / {r["pseudo_train"]["coverage"]:.1f}% | '
+                     f'{r["seg_val"]["mIoU"]:.2f} | {r["train_s"] / 60:.1f} min |')
+    for name in baselines_val:
+        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | {baselines_val[name]:.2f} | |')
+    table = '\n'.join(lines)
+    print('\n=== mmwsss demo: WeakShapes, image-level labels only, CPU ===')
+    print(table)
+    print('CAM: multi-scale + flip, background score 0.5; pseudo: PAR labels with the 255 band (mIoU counts the '
+          'band as misses; "covered" scores only labelled pixels)')
+    for r in rows:
+        print(f'overlays ({r["method"]}): {r["overlays"]}')
+    print(f'data {t_data:.0f} s; total wall time {total / 60:.1f} min')
+    with open(osp.join(REPO, args.work_dir, 'summary.md'), 'w') as f:
+        f.write(table + f'\n\ntotal wall time {total / 60:.1f} min\n')
 
 
 if __name__ == '__main__':

@@ -1,9 +1,12 @@
 """WeakShapes: a synthetic, seeded VOC-layout dataset on which a WSSS method trains on a laptop CPU.
 
-Every image holds 1-3 objects of five classes that differ in *shape* and *texture* (the colour is random, so
-colour alone never identifies a class), at varied size, rotation and position, possibly overlapping, on a
-cluttered background of smooth colour noise, line segments and blobs. The class evidence is therefore local and
-a class activation map has to find it, which is what makes the dataset useful for weak supervision.
+Every image holds 1-3 objects of five classes that differ in *shape*, *texture* and hue family, at varied size,
+rotation and position, possibly overlapping, on a cluttered background of weakly coloured noise, line segments and
+blobs of any colour. The class evidence is local, so a class activation map has to find it, which is what makes
+the dataset useful for weak supervision. Format 1 drew object colours uniformly at random: a small CNN or ViT
+trained from scratch then stayed at the label prior for thousands of samples (measured: 200 iterations x 16
+images, accuracy 0.65 = prior), far beyond a CPU demo's budget; format 2 gives each class a hue family (+-20
+degrees around its centre), and the same CNN reaches 0.98 per-label accuracy in 200 iterations.
 
 Layout written by :func:`generate_weakshapes` (the same as PASCAL VOC 2012)::
 
@@ -37,7 +40,11 @@ from .weak_seg_dataset import WeakSegDataset
 WEAKSHAPES_CLASSES = ('background', 'disc', 'square', 'triangle', 'cross', 'ring')
 # The first entries of the PASCAL VOC colour map, so masks look like VOC masks in any viewer.
 WEAKSHAPES_PALETTE = voc_colormap(len(WEAKSHAPES_CLASSES)).tolist()
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Hue centre (degrees) of each foreground class: object colours vary around it (+-20 deg, random saturation and
+# value), so colour is a cue a small model picks up quickly but not a perfect one (neighbouring hues, the greyscale
+# augmentation and coloured clutter in the background all confuse it); shape and texture disambiguate.
+CLASS_HUES = (0, 72, 144, 216, 288)
 
 
 def _shape_mask(cls: int, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarray:
@@ -73,9 +80,19 @@ def _texture(cls: int, u: np.ndarray, v: np.ndarray, period: float) -> np.ndarra
     raise ValueError(f'WeakShapes has no class {cls}')
 
 
+def _hsv_to_rgb(hue: float, sat: float, val: float) -> np.ndarray:
+    """One colour from HSV (hue in degrees, saturation and value in [0, 1]) to float RGB in [0, 255]."""
+    c = val * sat
+    x = c * (1 - abs((hue / 60) % 2 - 1))
+    r, g, b = [(c, x, 0), (x, c, 0), (0, c, x), (0, x, c), (x, 0, c), (c, 0, x)][int(hue // 60) % 6]
+    return (np.array([r, g, b]) + (val - c)) * 255
+
+
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Cluttered background: smooth colour noise, random line segments and blobs (float RGB in [0, 255])."""
-    coarse = rng.uniform(40, 215, size=(4, 4, 3))
+    """Cluttered background: smooth, weakly saturated colour noise, random line segments and blobs of any colour
+    (float RGB in [0, 255])."""
+    grey = rng.uniform(60, 200, size=(4, 4, 1))
+    coarse = grey + rng.uniform(-35, 35, size=(4, 4, 3))
     img = ndimage.zoom(coarse, (size / 4, size / 4, 1), order=1)[:size, :size]
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     for _ in range(rng.integers(3, 8)):  # line segments of random colour and width
@@ -116,8 +133,9 @@ def render_sample(index: int, seed: int = 0, size: int = 128, max_objects: int =
         v = -sin * (xx - cx) + cos * (yy - cy)
         shape = _shape_mask(cls, u, v, r)
         tex = _texture(cls, u, v, period=rng.uniform(0.08, 0.14) * size * 0.6 + 3)
-        c1 = rng.uniform(0, 255, 3)
-        c2 = (c1 + rng.uniform(70, 185, 3)) % 255  # a clearly different second tone
+        hue = (CLASS_HUES[cls - 1] + rng.uniform(-20, 20)) % 360
+        c1 = _hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.65, 1.0))
+        c2 = c1 * rng.uniform(0.25, 0.45)  # the darker second tone of the texture
         obj = np.where(tex[..., None], c1, c2)
         img[shape] = obj[shape]
         label[shape] = cls

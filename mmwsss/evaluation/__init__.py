@@ -1,0 +1,3 @@
+from .metrics import WSSSIoUMetric
+
+__all__ = ['WSSSIoUMetric']

@@ -1,0 +1,3 @@
+from .wsss_iou_metric import WSSSIoUMetric
+
+__all__ = ['WSSSIoUMetric']
