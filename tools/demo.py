@@ -18,8 +18,8 @@ import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = {
-    'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py',
-    'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py',
+    'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
 
 

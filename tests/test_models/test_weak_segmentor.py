@@ -14,8 +14,8 @@ from conftest import REPO_ROOT
 from mmwsss.utils.launch import load_config
 
 CONFIGS = {
-    'mcc': osp.join(REPO_ROOT, 'configs/mcc/mcc_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py'),
-    'toco': osp.join(REPO_ROOT, 'configs/toco/toco_vit-tiny-p8_1xb8-1.5k_weakshapes-96x96.py'),
+    'mcc': osp.join(REPO_ROOT, 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'),
+    'toco': osp.join(REPO_ROOT, 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'),
 }
 
 

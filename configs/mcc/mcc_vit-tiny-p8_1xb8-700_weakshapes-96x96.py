@@ -1,4 +1,4 @@
-# MCC on WeakShapes on a CPU (make demo): tiny ViT from scratch, 8 images per step, 1.5k iterations.
+# MCC on WeakShapes on a CPU (make demo): tiny ViT from scratch, 8 images per step, 700 iterations.
 _base_ = [
     '../_base_/models/wsss_vit-tiny-p8_weakshapes.py', '../_base_/datasets/weakshapes.py',
     '../_base_/default_runtime.py', '../_base_/schedules/wsss_adamw_weakshapes.py'
