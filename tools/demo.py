@@ -30,6 +30,8 @@ def parse_args():
     parser.add_argument('--data-root', default='data/weakshapes')
     parser.add_argument('--iters', type=int, default=None, help='training iterations (default: the config\'s)')
     parser.add_argument('--num-overlays', type=int, default=6)
+    parser.add_argument('--force', action='store_true',
+                        help='retrain and re-evaluate methods whose results are already in the work dir')
     return parser.parse_args()
 
 
@@ -126,14 +128,27 @@ def save_overlays(config, checkpoint, root, out_file, num):
 def run_method(method, args, py):
     config = CONFIGS[method]
     work_dir = osp.join(args.work_dir, method)
+    result_file = osp.join(REPO, work_dir, 'result.json')
+    if osp.isfile(result_file) and not args.force:  # finished earlier (e.g. `--methods mcc toco` after mcc)
+        print(f'\n{method}: reusing {result_file} (--force to redo)')
+        with open(result_file) as f:
+            return json.load(f)
     root = args.data_root
     train_opts = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'val_dataloader')]
     if args.iters:
         train_opts += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                        f'param_scheduler.1.end={args.iters}']
-    t_train = run([py, 'tools/train.py', config, '--work-dir', work_dir, '--cfg-options', *train_opts])
-    with open(osp.join(REPO, work_dir, 'last_checkpoint')) as f:
-        ckpt = f.read().strip()
+    from mmengine.config import Config
+    max_iters = args.iters or Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
+    final_ckpt = osp.join(REPO, work_dir, f'iter_{max_iters}.pth')
+    if osp.isfile(final_ckpt) and not args.force:  # trained earlier: only evaluate again
+        print(f'\n{method}: reusing the trained {final_ckpt} (--force to retrain)')
+        t_train = float('nan')
+    else:  # (an interrupted run resumes from its last checkpoint)
+        resume = ['--resume'] if not args.force and osp.isfile(osp.join(REPO, work_dir, 'last_checkpoint')) else []
+        t_train = run([py, 'tools/train.py', config, '--work-dir', work_dir, *resume, '--cfg-options',
+                       *train_opts])
+    ckpt = final_ckpt
     row = dict(method=method, train_s=t_train)
     evals = [('seg_val', 'val', 'seg'), ('cam_train', 'train', 'cam'), ('pseudo_train', 'train', 'pseudo')]
     for key, split, output in evals:
@@ -145,6 +160,8 @@ def run_method(method, args, py):
     overlay = osp.join(work_dir, 'overlays.png')
     save_overlays(config, ckpt, root, osp.join(REPO, overlay), args.num_overlays)
     row['overlays'] = overlay
+    with open(result_file, 'w') as f:
+        json.dump(row, f, indent=2)
     return row
 
 

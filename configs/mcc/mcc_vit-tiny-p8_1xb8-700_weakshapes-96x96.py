@@ -7,6 +7,6 @@ model = dict(aux_losses=[
     dict(type='PatchTokenContrast', loss_weight=0.2, high_thr=0.7, low_thr=0.25),
     # 12x12 tokens: 2x2-token blocks (6x6 block grid) instead of 4x4 on 28x28
     dict(type='MaskedViewContrast', num_views=8, block=2, mask_prob=0.95, temperature=0.5, loss_weight=0.5,
-         low_thr=0.25, high_thr=0.7, neg_ratio=0.2, cam_source='aux', final_cam_after=900),
+         low_thr=0.25, high_thr=0.7, neg_ratio=0.2, cam_source='aux'),  # aux CAM throughout, as MCC COCO
 ])
 train_dataloader = dict(batch_size=8)
