@@ -28,6 +28,10 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
                                       world_size=int(os.environ['WORLD_SIZE']))
     wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
     wrapper['device_ids'] = None
+    # what the runner would pass itself without a model_wrapper_cfg (it ignores cfg.find_unused_parameters once
+    # one is given)
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
 
 

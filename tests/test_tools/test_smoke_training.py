@@ -73,3 +73,17 @@ def test_dist_train_two_cpu_processes(tiny_weakshapes, tmp_path):
                     env={'PORT': '29518'})
     log = proc.stdout + proc.stderr
     assert 'Iter(test) [4/4]' in log and 'mIoU' in log
+
+
+@pytest.mark.timeout(600)
+def test_dist_train_mcc_weakshapes_two_cpu_processes(tiny_weakshapes, tmp_path):
+    """The MCC WeakShapes config under DDP (gloo): every loss, including ones that start late, trains."""
+    config = osp.join(osp.dirname(SMOKE_CONFIG), '..', 'mcc', 'mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py')
+    proc = run_tool(['tools/dist_train.sh', config, '2', '--work-dir', str(tmp_path / 'mcc'),
+                     *_data_options(tiny_weakshapes), 'train_cfg.max_iters=4', 'model.seg_start_iter=2',
+                     'train_dataloader.batch_size=2', 'default_hooks.logger.interval=2'],
+                    env={'PORT': '29519'})
+    log = proc.stdout + proc.stderr
+    assert 'global batch = 2 processes x 2 images x 1 accumulated steps = 4' in log
+    assert 'loss_mcc' in log and 'decode.loss_seg' in log and 'Iter(val) [4/4]' in log
+    assert osp.isfile(osp.join(str(tmp_path / 'mcc'), 'iter_4.pth'))
