@@ -165,6 +165,10 @@ def run_method(method, args, py):
     return row
 
 
+def train_time(seconds):
+    return 'trained earlier' if seconds != seconds else f'{seconds / 60:.1f} min'  # NaN: reused checkpoint
+
+
 def main():
     args = parse_args()
     py = sys.executable
@@ -180,7 +184,7 @@ def main():
     for r in rows:
         lines.append(f'| {r["method"]} | {r["cam_train"]["mIoU"]:.2f} | {r["pseudo_train"]["mIoU"]:.2f} | '
                      f'{r["pseudo_train"]["mIoU_covered"]:.2f} / {r["pseudo_train"]["coverage"]:.1f}% | '
-                     f'{r["seg_val"]["mIoU"]:.2f} | {r["train_s"] / 60:.1f} min |')
+                     f'{r["seg_val"]["mIoU"]:.2f} | {train_time(r["train_s"])} |')
     for name in baselines_val:
         lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | {baselines_val[name]:.2f} | |')
     table = '\n'.join(lines)
