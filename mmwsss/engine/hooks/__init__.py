@@ -1,3 +1,4 @@
 from .global_batch_hook import GlobalBatchInfoHook
+from .memory_bank_hook import MemoryBankHook
 
-__all__ = ['GlobalBatchInfoHook']
+__all__ = ['GlobalBatchInfoHook', 'MemoryBankHook']

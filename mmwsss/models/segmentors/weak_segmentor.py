@@ -150,7 +150,8 @@ class WeakSegmentor(EncoderDecoder):
         ctx = WSSSContext(iter=it, inputs=inputs, data_samples=data_samples, img_labels=img_labels,
                           img_boxes=img_boxes, cls_token=cls_token, patch_tokens=patch, aux_tokens=aux, cam=cam,
                           aux_cam=aux_cam, backbone=self.backbone, projector=self.projector,
-                          projector_teacher=self.projector_teacher)
+                          projector_teacher=self.projector_teacher,
+                          extras=dict(cam_fn=self.token_cams))  # CAMs with gradient for view-consistency losses
         for module in self.aux_losses:
             if it >= module.start_iter:
                 losses.update(module(ctx))

@@ -2,7 +2,8 @@ from .cam import (box_mask, box_to_grid, cam_to_label, cam_to_roi, multi_scale_c
                   pseudo_labels_with_par)
 from .ema import ema_update_
 from .masking import generate_block_masks, masked_view_flags
+from .memory_bank import PrototypeMemoryBank, adaptive_weight, bhattacharyya_weight, projection_profile
 from .par import PAR
 
 __all__ = ['PAR', 'box_mask', 'box_to_grid', 'cam_to_label', 'cam_to_roi', 'ema_update_', 'generate_block_masks',
-           'masked_view_flags', 'multi_scale_cam', 'normalise_cam', 'ptc_pair_labels', 'pseudo_labels_with_par']
+           'masked_view_flags', 'PrototypeMemoryBank', 'adaptive_weight', 'bhattacharyya_weight', 'projection_profile', 'multi_scale_cam', 'normalise_cam', 'ptc_pair_labels', 'pseudo_labels_with_par']
