@@ -110,3 +110,31 @@ def test_predict_outputs(tiny_weakshapes, output):
         labels = batch['data_samples'][0].gt_img_labels
         present = {0} | {i + 1 for i in torch.nonzero(labels).flatten().tolist()}
         assert set(pred.unique().tolist()) <= present
+
+
+def test_msfc_step_smcm_and_memory_loss(tiny_weakshapes):
+    """MSFC config: SMCM and the memory loss join the step; the memory loss is 0 until the bank holds prototypes,
+    then it trains the backbone; every step feeds the bank's accumulators."""
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    cfg = load_config(osp.join(REPO_ROOT, 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'),
+                      cfg_options={'train_dataloader.dataset.data_root': tiny_weakshapes,
+                                   'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+                                   'train_dataloader.batch_size': 4})
+    model = MODELS.build(cfg.model)
+    batch = model.data_preprocessor(next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))), True)
+    x, ds = batch['inputs'], batch['data_samples']
+    _at_iter(0)
+    losses = model.loss(x, ds)
+    assert {'loss_ptc', 'loss_ctc', 'loss_smcm', 'loss_mem'} <= set(losses)
+    assert float(losses['loss_mem']) == 0.0 and float(losses['loss_smcm']) > 0
+    sums, counts = model.memory_bank.flush()
+    assert counts.sum() > 0  # the step fed the bank
+    # fill the bank as MemoryBankHook would, then the memory loss is live and reaches the backbone
+    model.memory_bank.initialised.fill_(True)
+    model.memory_bank.bank.copy_(torch.nn.functional.normalize(torch.randn_like(model.memory_bank.bank), dim=1))
+    model.zero_grad()
+    losses = model.loss(x, ds)
+    assert torch.isfinite(losses['loss_mem']) and float(losses['loss_mem']) > 0
+    losses['loss_mem'].backward()
+    assert model.backbone.layers[0].attn.qkv.weight.grad.abs().sum() > 0

@@ -15,6 +15,7 @@ from mmseg.utils import add_prefix
 
 from ..utils.cam import cam_to_label, multi_scale_cam, pseudo_labels_with_par
 from ..utils.ema import ema_update_
+from ..utils.memory_bank import PrototypeMemoryBank
 from ..utils.par import PAR
 from .context import WSSSContext
 
@@ -61,6 +62,8 @@ class WeakSegmentor(EncoderDecoder):
         projector (dict, optional): projection head for class-token contrast; an EMA teacher copy is kept
             (in the checkpoint, not in the optimizer) and updated once per step before the losses.
         ema_momentum (float): teacher momentum. Defaults to 0.9.
+        memory_bank (dict, optional): :class:`~mmwsss.models.utils.PrototypeMemoryBank` arguments (MSFC's MP2M);
+            every step adds the batch's confident-region token means to it, ``MemoryBankHook`` updates it.
         **kwargs: :class:`mmseg.models.EncoderDecoder` arguments (``neck``, ``auxiliary_head``, ``train_cfg``,
             ``test_cfg``, ``data_preprocessor``, ``pretrained``, ``init_cfg``).
     """
@@ -70,7 +73,8 @@ class WeakSegmentor(EncoderDecoder):
                  pseudo_cam: str = 'final', aux_pseudo_until: Optional[int] = None, par: Optional[dict] = None,
                  par_scale: float = 0.5, cls_loss_weight: float = 1.0, aux_cls_loss_weight: float = 1.0,
                  seg_start_iter: int = 0, aux_losses: Optional[List[dict]] = None,
-                 projector: Optional[dict] = None, ema_momentum: float = 0.9, **kwargs) -> None:
+                 projector: Optional[dict] = None, ema_momentum: float = 0.9,
+                 memory_bank: Optional[dict] = None, **kwargs) -> None:
         super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         if pseudo_cam not in ('final', 'aux'):
             raise ValueError(f"pseudo_cam must be 'final' or 'aux', got {pseudo_cam!r}")
@@ -94,6 +98,9 @@ class WeakSegmentor(EncoderDecoder):
             self.projector_teacher.requires_grad_(False)
         else:
             self.projector = self.projector_teacher = None
+        # MSFC's prototype memory: filled from this model's own steps, updated by MemoryBankHook
+        self.memory_bank = (PrototypeMemoryBank(self.num_fg_classes, embed_dims, **memory_bank)
+                            if memory_bank is not None else None)
 
     # ------------------------------------------------------------------ CAMs
     def token_cams(self, x: torch.Tensor):
@@ -151,7 +158,11 @@ class WeakSegmentor(EncoderDecoder):
                           img_boxes=img_boxes, cls_token=cls_token, patch_tokens=patch, aux_tokens=aux, cam=cam,
                           aux_cam=aux_cam, backbone=self.backbone, projector=self.projector,
                           projector_teacher=self.projector_teacher,
-                          extras=dict(cam_fn=self.token_cams))  # CAMs with gradient for view-consistency losses
+                          extras=dict(cam_fn=self.token_cams,  # CAMs with gradient (view consistency)
+                                      memory_bank=self.memory_bank))
+        if self.memory_bank is not None:
+            self.memory_bank.accumulate(*self.memory_bank.extract(patch.detach(), cam, img_labels,
+                                                                  img_boxes=img_boxes))
         for module in self.aux_losses:
             if it >= module.start_iter:
                 losses.update(module(ctx))
