@@ -34,7 +34,9 @@ from scipy import ndimage
 
 from mmseg.registry import DATASETS
 
-from .class_names import voc_colormap, voc_palette_bytes
+from .atomic_io import save_image_atomic, save_palette_png_atomic, write_split_atomic
+from .class_names import voc_colormap
+from .image_labels import save_label_file
 from .weak_seg_dataset import WeakSegDataset
 
 WEAKSHAPES_CLASSES = ('background', 'disc', 'square', 'triangle', 'cross', 'ring')
@@ -174,7 +176,6 @@ def generate_weakshapes(root: str, num_train: int = 800, num_val: int = 200, see
 
     for sub in ('JPEGImages', 'SegmentationClass', osp.join('ImageSets', 'Segmentation')):
         os.makedirs(osp.join(root, sub), exist_ok=True)
-    palette = voc_palette_bytes()
     splits = {'train': range(num_train), 'val': range(num_train, num_train + num_val)}
     onehot, hist = {}, {}
     indices = list(range(num_train + num_val))
@@ -184,33 +185,24 @@ def generate_weakshapes(root: str, num_train: int = 800, num_val: int = 200, see
     for index in indices:
         stem = f'ws_{index:06d}'
         img, mask, labels = render_sample(index, seed=seed, size=size, max_objects=max_objects)
-        _save_atomic(Image.fromarray(img), osp.join(root, 'JPEGImages', stem + '.jpg'), quality=jpeg_quality)
-        png = Image.fromarray(mask, mode='P')
-        png.putpalette(palette)
-        _save_atomic(png, osp.join(root, 'SegmentationClass', stem + '.png'))
+        save_image_atomic(Image.fromarray(img), osp.join(root, 'JPEGImages', stem + '.jpg'), quality=jpeg_quality)
+        save_palette_png_atomic(mask, osp.join(root, 'SegmentationClass', stem + '.png'))
         vec = np.zeros(len(WEAKSHAPES_CLASSES) - 1, dtype=np.float32)
         vec[[c - 1 for c in labels]] = 1
         onehot[stem] = vec
     for split, idx in splits.items():
         stems = [f'ws_{i:06d}' for i in idx]
-        with open(osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'), 'w', encoding='utf-8') as f:
-            f.write(''.join(s + '\n' for s in stems))
+        write_split_atomic(osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'), stems)
         vecs = np.stack([onehot[s] for s in stems]) if stems else np.zeros((0, len(WEAKSHAPES_CLASSES) - 1))
         hist[split] = dict(per_class={c: int(n) for c, n in zip(WEAKSHAPES_CLASSES[1:], vecs.sum(0))},
                            labels_per_image={int(k): int(n) for k, n in
                                              zip(*np.unique(vecs.sum(1).astype(int), return_counts=True))})
-    np.save(osp.join(root, 'cls_labels_onehot.npy'), onehot, allow_pickle=True)
+    save_label_file(osp.join(root, 'cls_labels_onehot.npy'), onehot)
     info = dict(params=params, counts={k: len(v) for k, v in splits.items()}, histograms=hist)
     with open(meta_file, 'w', encoding='utf-8') as f:  # written last: marks the tree complete
         json.dump(info, f, indent=2)
     info['skipped'] = False
     return info
-
-
-def _save_atomic(image: Image.Image, path: str, **kwargs) -> None:
-    tmp = path + '.tmp'
-    image.save(tmp, format='JPEG' if path.endswith('.jpg') else 'PNG', **kwargs)
-    os.replace(tmp, path)
 
 
 @DATASETS.register_module()

@@ -36,10 +36,10 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from PIL import Image
 from pycocotools import mask as mask_utils
 
-from ..class_names import COCO_CLASSES, voc_palette_bytes
+from ..atomic_io import save_palette_png_atomic, write_split_atomic
+from ..class_names import COCO_CLASSES
 from ..image_labels import label_histogram, save_label_file
 
 __all__ = [
@@ -156,21 +156,11 @@ def paint_mask(instances: Sequence[Tuple[int, object]], height: int, width: int)
     return mask
 
 
-def _save_png_atomic(mask: np.ndarray, path: str) -> None:
-    # Written under a temporary name and renamed: the rename is atomic, so an existing PNG is never a partial
-    # one left by an interrupted run, which is what lets a rerun skip it.
-    png = Image.fromarray(mask)
-    png.putpalette(voc_palette_bytes())
-    tmp = path + '.tmp'
-    png.save(tmp, format='PNG')
-    os.replace(tmp, path)
-
-
 def _write_mask(task: MaskTask) -> str:
     """Pool worker: paint and save one mask. Gets only this image's annotations, never the whole json."""
     path, height, width, instances = task
     try:
-        _save_png_atomic(paint_mask(instances, height, width), path)
+        save_palette_png_atomic(paint_mask(instances, height, width), path)
     except Exception as exc:  # name the image: a bare pycocotools error says nothing about which one failed
         raise RuntimeError(f'failed to write the COCO mask {path}: {exc!r}') from exc
     return path
@@ -253,13 +243,6 @@ def _convert_split(split: str, coco_root: str, out_root: str, nproc: int, force:
     return summary, stems, labels
 
 
-def _write_list_atomic(path: str, stems: Sequence[str]) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.writelines(stem + '\n' for stem in stems)
-    os.replace(tmp, path)
-
-
 def convert_coco(coco_root: str, out_root: Optional[str] = None, nproc: Optional[int] = None, force: bool = False,
                  progress: bool = True) -> dict:
     """Convert a COCO 2014 download to the weak-label layout (see the module docstring).
@@ -295,10 +278,10 @@ def convert_coco(coco_root: str, out_root: Optional[str] = None, nproc: Optional
     # Lists and labels last: a rerun after an interruption rewrites them complete.
     for split, stems in all_stems.items():
         splits[split]['list_file'] = osp.join(list_dir, f'{split}.txt')
-        _write_list_atomic(splits[split]['list_file'], stems)
+        write_split_atomic(splits[split]['list_file'], stems)
     val_part = all_stems['val'][:VAL_PART_SIZE]
     val_part_file = osp.join(list_dir, 'val_part.txt')
-    _write_list_atomic(val_part_file, val_part)
+    write_split_atomic(val_part_file, val_part)
     label_file = osp.join(out_root, 'cls_labels_onehot.npy')
     save_label_file(label_file, all_labels)
     return dict(splits=splits, val_part_file=val_part_file, num_val_part=len(val_part), label_file=label_file)

@@ -28,6 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from ..atomic_io import write_split_atomic
 from ..class_names import VOC_CLASSES
 from ..image_labels import label_histogram, labels_from_mask, labels_from_voc_xml, save_label_file
 
@@ -56,12 +57,7 @@ def read_split(path: str) -> List[str]:
         return [line.split()[0] for line in f if line.strip()]
 
 
-def write_split(path: str, stems: Sequence[str]) -> None:
-    """Write a split list (one stem per line) atomically, so a killed run never leaves a truncated list."""
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(''.join(stem + '\n' for stem in stems))
-    os.replace(tmp, path)
+write_split = write_split_atomic  # public name kept for callers of this module
 
 
 def list_stems(directory: str, suffix: str = '.png') -> List[str]:

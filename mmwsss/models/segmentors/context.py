@@ -20,7 +20,8 @@ class WSSSContext:
         img_labels (Tensor): (B, K) multi-hot foreground labels.
         img_boxes (list[tuple]): per image ``(top, bottom, left, right)`` valid region of the crop.
         cls_token, patch_tokens, aux_tokens (Tensor): backbone outputs of the main view (with grad).
-        cam, aux_cam (Tensor): multi-scale normalised CAMs (B, K, H, W) at input resolution, no grad.
+        cam, aux_cam (Tensor | None): multi-scale normalised CAMs (B, K, H, W) at input resolution, no grad (None
+            when no active loss reads them).
         backbone (nn.Module): the shared encoder (for extra views).
         projector, projector_teacher (nn.Module | None): student / EMA teacher projection heads.
         extras (dict): room for values one step computes once for several modules.

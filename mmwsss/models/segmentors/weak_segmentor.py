@@ -13,7 +13,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
-from ..utils.cam import cam_to_label, multi_scale_cam, pseudo_labels_with_par
+from ..utils.cam import multi_scale_cam, pseudo_labels_with_par
 from ..utils.ema import ema_update_
 from ..utils.memory_bank import PrototypeMemoryBank
 from ..utils.par import PAR
@@ -150,7 +150,12 @@ class WeakSegmentor(EncoderDecoder):
         losses['loss_cls'] = self.cls_loss_weight * F.multilabel_soft_margin_loss(logits, img_labels)
         losses['loss_cls_aux'] = self.aux_cls_loss_weight * F.multilabel_soft_margin_loss(aux_logits, img_labels)
 
-        cam, aux_cam = self.multi_scale_cams(inputs)
+        active = [m for m in self.aux_losses if it >= m.start_iter]
+        # the 6 no-grad CAM passes only when something reads them (e.g. not in ToCo COCO's classification-only phase)
+        if active or it >= self.seg_start_iter or self.memory_bank is not None:
+            cam, aux_cam = self.multi_scale_cams(inputs)
+        else:
+            cam = aux_cam = None
         if self.projector is not None:
             with torch.no_grad():  # once per step, before any teacher output (reference order)
                 ema_update_(self.projector_teacher, self.projector, self.ema_momentum)
@@ -163,9 +168,8 @@ class WeakSegmentor(EncoderDecoder):
         if self.memory_bank is not None:
             self.memory_bank.accumulate(*self.memory_bank.extract(patch.detach(), cam, img_labels,
                                                                   img_boxes=img_boxes))
-        for module in self.aux_losses:
-            if it >= module.start_iter:
-                losses.update(module(ctx))
+        for module in active:
+            losses.update(module(ctx))
 
         if it >= self.seg_start_iter:
             use_aux = self.pseudo_cam == 'aux' or (self.aux_pseudo_until is not None and it <= self.aux_pseudo_until)
