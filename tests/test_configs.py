@@ -33,3 +33,57 @@ def test_config_contract(path):
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+# Iteration-valued keys: MMEngine counts them in forward passes, so an `-accN` config multiplies each by N.
+ITER_KEYS = {'max_iters', 'val_interval', 'interval', 'begin', 'end', 'start_iter', 'seg_start_iter',
+             'aux_pseudo_until', 'final_cam_after'}
+ACC_CONFIGS = [p for p in CONFIGS if re.search(r'-acc\d+-', osp.basename(p))]
+
+
+def _flatten(obj, prefix=''):
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f'{prefix}{k}.'))
+        return out
+    if isinstance(obj, (list, tuple)):
+        out = {}
+        for i, v in enumerate(obj):
+            out.update(_flatten(v, f'{prefix}{i}.'))
+        return out
+    return {prefix[:-1]: obj}
+
+
+def test_accumulation_configs_exist():
+    assert len(ACC_CONFIGS) >= 6  # toco, mcc, msfc x (VOC, COCO)
+
+
+@pytest.mark.parametrize('path', ACC_CONFIGS, ids=lambda p: osp.relpath(p, CONFIG_ROOT))
+def test_accumulation_config_keeps_the_recipe(path):
+    """An `-accN` config = its multi-GPU parent with N accumulated steps and the same number of optimizer steps:
+    every iteration count x N, teacher EMA momentum m ** (1 / N), everything else unchanged."""
+    acc = int(re.search(r'-acc(\d+)-', osp.basename(path)).group(1))
+    with open(path) as f:
+        parent_name = re.search(r"_base_ = \['\./([^']+)'\]", f.read()).group(1)
+    child = _flatten(Config.fromfile(path).to_dict())
+    parent = _flatten(Config.fromfile(osp.join(osp.dirname(path), parent_name)).to_dict())
+    gpus, batch = re.search(r'_(\d+)xb(\d+)-', parent_name).groups()
+    cgpus, cbatch = re.search(r'_(\d+)xb(\d+)-', osp.basename(path)).groups()
+    assert int(gpus) * int(batch) == int(cgpus) * int(cbatch) * acc, 'global batch differs from the parent'
+    assert child.pop('optim_wrapper.accumulative_counts') == acc
+    assert child.pop('model.ema_momentum') == pytest.approx(parent.pop('model.ema_momentum')**(1 / acc))
+    child_batch = child.pop('train_dataloader.batch_size')
+    assert child_batch * acc * int(cgpus) == parent.pop('train_dataloader.batch_size') * int(gpus)
+    variables = ('acc', 'bank_interval', 'high_thr', 'max_iters')  # top-level helper variables of the files
+    child = {k: v for k, v in child.items() if k not in variables}
+    parent = {k: v for k, v in parent.items() if k not in variables}
+    assert sorted(child) == sorted(parent), set(child) ^ set(parent)
+    scaled = 0
+    for key, value in parent.items():
+        if key.rsplit('.', 1)[-1] in ITER_KEYS and isinstance(value, int) and not isinstance(value, bool):
+            assert child[key] == value * acc, f'{key}: {child[key]} != {value} x {acc}'
+            scaled += value > 0
+        else:
+            assert child[key] == value, f'{key}: {child[key]!r} != {value!r}'
+    assert scaled >= 5  # max_iters, val/checkpoint/logger intervals, scheduler end, ...

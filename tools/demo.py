@@ -3,7 +3,9 @@
 # 1. generate WeakShapes (skipped when present), 2. train a WSSS config (MCC by default) with tools/train.py,
 # 3. score it with tools/test.py: seg mIoU on val, CAM mIoU and PAR pseudo-label mIoU (+ coverage) on train,
 # 4. compare with trivial baselines computed from the same GT, 5. save CAM / prediction overlays, 6. print a table.
-# Every command is printed before it runs. `--methods mcc toco` trains both with the same iterations and seed.
+# Every command is printed before it runs. `--methods mcc toco` trains both with the same iterations and seed; the
+# MSFC ablation of configs/msfc/README.md is
+#   python tools/demo.py --work-dir work_dirs/ablation_msfc --methods toco mcc msfc msfc-no-smcm msfc-no-mp2m
 import argparse
 import glob
 import json
@@ -20,6 +22,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = {
     'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'msfc': 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'msfc-no-smcm': 'configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'msfc-no-mp2m': 'configs/msfc/msfc-no-mp2m_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
 
 
@@ -46,6 +51,17 @@ def latest_metrics(test_dir):
     files = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')), key=os.path.getmtime)
     with open(files[-1]) as f:
         return json.load(f)
+
+
+def seconds_per_iter(work_dir):
+    """Mean training s/iter from the logs of a work dir (every run of it, resumed ones included): the mean of the
+    ``time`` that LoggerHook records per logging window; NaN when there is no log."""
+    times = []
+    for path in sorted(glob.glob(osp.join(REPO, work_dir, '2*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        times += [r['time'] for r in records if 'loss' in r and 'time' in r]
+    return float(np.mean(times)) if times else float('nan')
 
 
 def data_options(root, split):
@@ -149,7 +165,7 @@ def run_method(method, args, py):
         t_train = run([py, 'tools/train.py', config, '--work-dir', work_dir, *resume, '--cfg-options',
                        *train_opts])
     ckpt = final_ckpt
-    row = dict(method=method, train_s=t_train)
+    row = dict(method=method, train_s=t_train, s_per_iter=seconds_per_iter(work_dir))
     evals = [('seg_val', 'val', 'seg'), ('cam_train', 'train', 'cam'), ('pseudo_train', 'train', 'pseudo')]
     for key, split, output in evals:
         test_dir = osp.join(work_dir, f'test_{key}')
@@ -180,18 +196,20 @@ def main():
     total = time.perf_counter() - start
 
     lines = ['| method | CAM mIoU (train) | pseudo mIoU (train) | pseudo mIoU covered / coverage | seg mIoU (val) '
-             '| train time |', '|---|---|---|---|---|---|']
+             '| s/iter | train time |', '|---|---|---|---|---|---|---|']
     for r in rows:
         lines.append(f'| {r["method"]} | {r["cam_train"]["mIoU"]:.2f} | {r["pseudo_train"]["mIoU"]:.2f} | '
                      f'{r["pseudo_train"]["mIoU_covered"]:.2f} / {r["pseudo_train"]["coverage"]:.1f}% | '
-                     f'{r["seg_val"]["mIoU"]:.2f} | {train_time(r["train_s"])} |')
+                     f'{r["seg_val"]["mIoU"]:.2f} | {r.get("s_per_iter", float("nan")):.2f} | '
+                     f'{train_time(r["train_s"])} |')
     for name in baselines_val:
-        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | {baselines_val[name]:.2f} | |')
+        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | {baselines_val[name]:.2f} | | |')
     table = '\n'.join(lines)
     print('\n=== mmwsss demo: WeakShapes, image-level labels only, CPU ===')
     print(table)
     print('CAM: multi-scale + flip, background score 0.5; pseudo: PAR labels with the 255 band (mIoU counts the '
-          'band as misses; "covered" scores only labelled pixels)')
+          'band as misses; "covered" scores only labelled pixels); s/iter: mean of the training log\'s iteration '
+          'times (CPU, this machine, all methods of one run share it only when trained in the same run)')
     for r in rows:
         print(f'overlays ({r["method"]}): {r["overlays"]}')
     print(f'data {t_data:.0f} s; total wall time {total / 60:.1f} min')

@@ -2,7 +2,8 @@
 # its own training pipeline (a generated tree can stand in for the dataset).
 #   python tools/analysis_tools/benchmark_train_step.py configs/mcc_voc.py --data-root /path/to/VOC2012 --iters 2
 # Reports peak RSS (CPU) or torch.cuda.max_memory_allocated (GPU). With --amp the step runs under autocast
-# (bf16 on CPU, fp16 on CUDA) through MMEngine's AmpOptimWrapper.
+# (bf16 on CPU, fp16 on CUDA) through MMEngine's AmpOptimWrapper. A model with an MSFC memory bank gets its bank
+# filled from the warm-up step, so the timed steps include the memory loss.
 import argparse
 import resource
 import time
@@ -48,6 +49,7 @@ def main():
     hub = MessageHub.get_current_instance()
     hub.update_info('iter', args.at_iter if args.at_iter is not None else getattr(model, 'seg_start_iter', 0))
     times = []
+    bank = getattr(model, 'memory_bank', None)
     for i in range(args.iters + 1):
         if args.device.startswith('cuda'):
             torch.cuda.synchronize()
@@ -57,10 +59,16 @@ def main():
             torch.cuda.synchronize()
         if i:
             times.append(time.perf_counter() - start)
+        elif bank is not None:
+            # MSFC: fill the prototype bank from the warm-up step (as MemoryBankHook would after its interval), so
+            # the timed steps run the memory loss too; classes absent from this batch stay empty
+            bank.update(*bank.flush(), min_count=1)
+            print(f'memory bank: filled from the warm-up step, {int(bank.initialised.sum())}/'
+                  f'{bank.num_classes} classes')
     batch = cfg.train_dataloader.batch_size
     print(f'config {args.config}, batch {batch} per process, device {args.device}, amp {args.amp}, '
           f'threads {torch.get_num_threads()}, torch {torch.__version__}')
-    print('losses: ' + ', '.join(f'{k} {float(v):.4f}' for k, v in losses.items()))
+    print('losses: ' + ', '.join(f'{k} {float(torch.as_tensor(v).detach()):.4f}' for k, v in losses.items()))
     print(f'seconds per iteration: {sorted(times)[len(times) // 2]:.2f} (median of {len(times)})')
     if args.device.startswith('cuda'):
         print(f'peak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB')
