@@ -113,8 +113,8 @@ def test_predict_outputs(tiny_weakshapes, output):
 
 
 def test_msfc_step_smcm_and_memory_loss(tiny_weakshapes):
-    """MSFC config: SMCM and the memory loss join the step; the memory loss is 0 until the bank holds prototypes,
-    then it trains the backbone; every step feeds the bank's accumulators."""
+    """MSFC config: SMCM trains the backbone from the first step; the memory loss starts at its start iteration, is
+    0 while the bank is empty, then trains the backbone; every step feeds the bank's accumulators."""
     init_default_scope('mmseg')
     torch.manual_seed(0)
     cfg = load_config(osp.join(REPO_ROOT, 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'),
@@ -124,12 +124,20 @@ def test_msfc_step_smcm_and_memory_loss(tiny_weakshapes):
     model = MODELS.build(cfg.model)
     batch = model.data_preprocessor(next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))), True)
     x, ds = batch['inputs'], batch['data_samples']
+    mem_start = cfg.model.aux_losses[3].start_iter
     _at_iter(0)
     losses = model.loss(x, ds)
-    assert {'loss_ptc', 'loss_ctc', 'loss_smcm', 'loss_mem'} <= set(losses)
-    assert float(losses['loss_mem']) == 0.0 and float(losses['loss_smcm']) > 0
+    assert {'loss_ptc', 'loss_ctc', 'loss_smcm'} <= set(losses) and 'loss_mem' not in losses
+    assert float(losses['loss_smcm']) > 0
+    model.zero_grad()
+    losses['loss_smcm'].backward()  # the released SMCM has no gradient at all (spec 3.4)
+    for layer in model.backbone.layers:
+        assert layer.attn.qkv.weight.grad.abs().sum() > 0
     sums, counts = model.memory_bank.flush()
     assert counts.sum() > 0  # the step fed the bank
+    _at_iter(mem_start)
+    losses = model.loss(x, ds)
+    assert float(losses['loss_mem']) == 0.0  # bank still empty
     # fill the bank as MemoryBankHook would, then the memory loss is live and reaches the backbone
     model.memory_bank.initialised.fill_(True)
     model.memory_bank.bank.copy_(torch.nn.functional.normalize(torch.randn_like(model.memory_bank.bank), dim=1))
