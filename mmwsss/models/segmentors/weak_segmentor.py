@@ -13,7 +13,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
-from ..utils.cam import multi_scale_cam, pseudo_labels_with_par
+from ..utils.cam import box_mask, multi_scale_cam, pseudo_labels_with_par
 from ..utils.ema import ema_update_
 from ..utils.memory_bank import PrototypeMemoryBank
 from ..utils.par import PAR
@@ -64,6 +64,9 @@ class WeakSegmentor(EncoderDecoder):
         ema_momentum (float): teacher momentum. Defaults to 0.9.
         memory_bank (dict, optional): :class:`~mmwsss.models.utils.PrototypeMemoryBank` arguments (MSFC's MP2M);
             every step adds the batch's confident-region token means to it, ``MemoryBankHook`` updates it.
+        energy_loss (dict, optional): a dense-CRF energy loss on the decode head's softmax
+            (:class:`~mmwsss.models.losses.DenseEnergyLoss`, the reference's rloss), active with the segmentation
+            loss; it reads the image, the crop box and the pseudo labels' 255 band.
         **kwargs: :class:`mmseg.models.EncoderDecoder` arguments (``neck``, ``auxiliary_head``, ``train_cfg``,
             ``test_cfg``, ``data_preprocessor``, ``pretrained``, ``init_cfg``).
     """
@@ -74,7 +77,7 @@ class WeakSegmentor(EncoderDecoder):
                  par_scale: float = 0.5, cls_loss_weight: float = 1.0, aux_cls_loss_weight: float = 1.0,
                  seg_start_iter: int = 0, aux_losses: Optional[List[dict]] = None,
                  projector: Optional[dict] = None, ema_momentum: float = 0.9,
-                 memory_bank: Optional[dict] = None, **kwargs) -> None:
+                 memory_bank: Optional[dict] = None, energy_loss: Optional[dict] = None, **kwargs) -> None:
         super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         if pseudo_cam not in ('final', 'aux'):
             raise ValueError(f"pseudo_cam must be 'final' or 'aux', got {pseudo_cam!r}")
@@ -101,6 +104,7 @@ class WeakSegmentor(EncoderDecoder):
         # MSFC's prototype memory: filled from this model's own steps, updated by MemoryBankHook
         self.memory_bank = (PrototypeMemoryBank(self.num_fg_classes, embed_dims, **memory_bank)
                             if memory_bank is not None else None)
+        self.energy_loss = MODELS.build(energy_loss) if energy_loss is not None else None
 
     # ------------------------------------------------------------------ CAMs
     def token_cams(self, x: torch.Tensor):
@@ -176,7 +180,15 @@ class WeakSegmentor(EncoderDecoder):
             pseudo = self.pseudo_labels(aux_cam if use_aux else cam, img_labels, inputs, img_boxes)
             for sample, label in zip(data_samples, pseudo):
                 sample.gt_sem_seg = PixelData(data=label[None])
-            losses.update(add_prefix(self.decode_head.loss(feats, data_samples, self.train_cfg), 'decode'))
+            # = decode_head.loss(), split so that the energy loss can read the same logits
+            seg_logits = self.decode_head(feats)
+            losses.update(add_prefix(self.decode_head.loss_by_feat(seg_logits, data_samples), 'decode'))
+            if self.energy_loss is not None:
+                probs = F.softmax(resize(seg_logits, size=inputs.shape[-2:], mode='bilinear',
+                                         align_corners=self.align_corners), dim=1)
+                rois = box_mask(img_boxes, inputs.shape[-2:], crop_hw=tuple(inputs.shape[-2:]), device=inputs.device)
+                losses[self.energy_loss.loss_name] = self.energy_loss(self._denormalised(inputs) * 255.0, probs,
+                                                                      rois.float(), pseudo)
         return losses
 
     # ------------------------------------------------------------------ inference
