@@ -146,3 +146,20 @@ def test_msfc_step_smcm_and_memory_loss(tiny_weakshapes):
     assert torch.isfinite(losses['loss_mem']) and float(losses['loss_mem']) > 0
     losses['loss_mem'].backward()
     assert model.backbone.layers[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
+def test_energy_loss_joins_the_segmentation_loss(tiny_weakshapes):
+    """model.energy_loss: the dense-CRF energy of the decode head's softmax, with the segmentation loss only."""
+    model, x, ds = _setup('toco', tiny_weakshapes,
+                          energy_loss=dict(type='DenseEnergyLoss', loss_weight=0.05, weight=1e-7,
+                                           sigma_xy=100 * 96 / 448))
+    _at_iter(model.seg_start_iter - 1)
+    assert 'loss_energy' not in model.loss(x, ds)
+    _at_iter(model.seg_start_iter)
+    losses = model.loss(x, ds)
+    energy = losses['loss_energy']
+    assert torch.isfinite(energy) and float(energy) < 0
+    model.zero_grad()
+    energy.backward()
+    head_grad = sum(float(p.grad.abs().sum()) for p in model.decode_head.parameters() if p.grad is not None)
+    assert head_grad > 0

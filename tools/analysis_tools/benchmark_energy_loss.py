@@ -52,7 +52,7 @@ def time_backend(backend, batch, args):
             torch.cuda.synchronize()
         if i:
             times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2], float(value)
+    return sorted(times)[len(times) // 2], float(value.detach())
 
 
 def main():
