@@ -41,5 +41,10 @@ model = dict(
     projector=dict(type='DINOProjectionHead', in_dims=768, hidden_dims=2048, bottleneck_dims=256, out_dims=1024),
     ema_momentum=0.9,
     aux_losses=[dict(type='PatchTokenContrast', loss_weight=0.2, high_thr=high_thr, low_thr=0.25)],
+    # the reference's rloss (spec 2.5) on the segmentation softmax, active with the segmentation loss (ToCo/MCC VOC
+    # n > 2000, COCO n > 8000, MSFC from 0): 0.05 x 1e-7 x energy, sigma_rgb 15, sigma_xy 100, at 0.5 scale, on
+    # the permutohedral lattice of the reference extension (written in PyTorch, on the model's device)
+    energy_loss=dict(type='DenseEnergyLoss', loss_weight=0.05, weight=1e-7, sigma_rgb=15.0, sigma_xy=100.0,
+                     scale_factor=0.5),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', output='seg', bkg_thr=0.5))
