@@ -41,7 +41,6 @@ def bilateral_filter(images: torch.Tensor, values: torch.Tensor, sigma_rgb: floa
     yy, xx = torch.meshgrid(torch.arange(h, device=images.device, dtype=torch.float64),
                             torch.arange(w, device=images.device, dtype=torch.float64), indexing='ij')
     xy = torch.stack([xx, yy]).reshape(2, -1).T / sigma_xy  # (HW, 2)
-    out = []
     with torch.no_grad():
         if backend == 'lattice':  # all images in one lattice, kept apart by their batch index
             rgb = images.detach().double().reshape(b, 3, -1).permute(0, 2, 1) / sigma_rgb
@@ -50,11 +49,12 @@ def bilateral_filter(images: torch.Tensor, values: torch.Tensor, sigma_rgb: floa
             index = torch.arange(b, device=images.device).repeat_interleave(h * w)
             filtered = permutohedral_filter(feats, vals, batch_index=index)
             return filtered.reshape(b, h * w, k).permute(0, 2, 1).reshape(b, k, h, w)
-        for i in range(b):
+        out = []
+        for i in range(b):  # exact: one image at a time (O((HW)^2) each)
             rgb = images[i].detach().double().reshape(3, -1).T / sigma_rgb
             filtered = dense_gaussian_filter(torch.cat([xy, rgb], dim=1), values[i].detach().reshape(k, -1).T)
             out.append(filtered.T.reshape(k, h, w))
-    return torch.stack(out)
+        return torch.stack(out)
 
 
 class _DenseEnergy(torch.autograd.Function):

@@ -186,7 +186,7 @@ class WeakSegmentor(EncoderDecoder):
             if self.energy_loss is not None:
                 probs = F.softmax(resize(seg_logits, size=inputs.shape[-2:], mode='bilinear',
                                          align_corners=self.align_corners), dim=1)
-                rois = box_mask(img_boxes, inputs.shape[-2:], crop_hw=tuple(inputs.shape[-2:]), device=inputs.device)
+                rois = box_mask(img_boxes, inputs.shape[-2:], device=inputs.device)  # boxes are in input pixels
                 losses[self.energy_loss.loss_name] = self.energy_loss(self._denormalised(inputs) * 255.0, probs,
                                                                       rois.float(), pseudo)
         return losses
