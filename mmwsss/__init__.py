@@ -9,6 +9,6 @@ from .version import __version__
 
 register_safe_checkpoint_loading()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers all components)
+from . import datasets, engine, evaluation, models, postprocessing  # noqa: E402,F401  (registers all components)
 
 __all__ = ['__version__']

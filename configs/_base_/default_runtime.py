@@ -13,4 +13,6 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
-tta_model = dict(type='SegTTAModel')
+# tools/test.py --tta: the WSSS papers' merge (per scale image + flip summed, max over scales); merge='mean' is
+# MMSeg's SegTTAModel averaging. Either keeps the merged logits for --crf.
+tta_model = dict(type='WSSSTTAModel', merge='max')

@@ -1,0 +1,5 @@
+"""Post-processing after the (multi-scale) model output: dense CRF, and the worker pool that runs it."""
+from .dense_crf import DenseCRF
+from .streaming_pool import StreamingPool
+
+__all__ = ['DenseCRF', 'StreamingPool']
