@@ -66,6 +66,10 @@ class WeakSegDataset(BaseSegDataset):
         self.label_mask_dir = self._under_root(data_root, label_mask_dir)
         self.xml_dir = self._under_root(data_root, xml_dir)
         self.check_files = check_files
+        prefix = kwargs.get('data_prefix')
+        if prefix is not None and 'seg_map_path' in prefix and not prefix['seg_map_path']:
+            # '' or None: "no masks" (e.g. --cfg-options ...data_prefix.seg_map_path='' for VOC test), not the root
+            kwargs['data_prefix'] = {k: v for k, v in prefix.items() if k != 'seg_map_path'}
         super().__init__(ann_file=ann_file, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          data_root=data_root, **kwargs)
 

@@ -1,3 +1,3 @@
-from .metrics import WSSSIoUMetric
+from .metrics import CAMThresholdSweepMetric, WSSSIoUMetric
 
-__all__ = ['WSSSIoUMetric']
+__all__ = ['CAMThresholdSweepMetric', 'WSSSIoUMetric']

@@ -1,3 +1,4 @@
+from .cam_threshold_sweep import CAMThresholdSweepMetric
 from .wsss_iou_metric import WSSSIoUMetric
 
-__all__ = ['WSSSIoUMetric']
+__all__ = ['CAMThresholdSweepMetric', 'WSSSIoUMetric']
