@@ -8,7 +8,7 @@ worker process as soon as it is produced and hands back finished results, never 
 import collections
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Sequence
 
 
 def _init_worker() -> None:
@@ -33,8 +33,11 @@ class StreamingPool:
         num_workers (int): worker processes; 0 runs ``fn`` inline in the caller (handy for debugging and tests).
         max_pending (int, optional): most items in flight before :meth:`submit` waits for the oldest one.
             Defaults to ``2 * num_workers``.
-        start_method (str): multiprocessing start method. ``'fork'`` (default, as MMEngine's data loaders) starts
-            workers instantly; use ``'spawn'`` where forking is unsafe.
+        start_method (str): multiprocessing start method. Defaults to ``'forkserver'``: workers are forked from a
+            clean server process, not from the caller, whose OpenCV/OpenMP thread pools (used by the model and the
+            data pipeline) can deadlock a forked child (seen: ``cv2`` hanging in a ``'fork'`` worker). The server
+            is started once per process and preloads ``preload``, so later pools start instantly.
+        preload (sequence of str): modules the fork server imports once (the worker function's module).
 
     Example:
         >>> pool = StreamingPool(abs, num_workers=0)
@@ -43,15 +46,19 @@ class StreamingPool:
     """
 
     def __init__(self, fn: Callable[[Any], Any], num_workers: int = 2, max_pending: Optional[int] = None,
-                 start_method: str = 'fork') -> None:
+                 start_method: str = 'forkserver', preload: Sequence[str] = ()) -> None:
         if num_workers < 0:
             raise ValueError(f'StreamingPool: num_workers must be >= 0, got {num_workers}')
         self.fn = fn
         self.num_workers = num_workers
         self.max_pending = max(1, max_pending if max_pending is not None else 2 * num_workers)
         self._pending = collections.deque()
-        self._executor = (ProcessPoolExecutor(num_workers, mp_context=multiprocessing.get_context(start_method),
-                                              initializer=_init_worker) if num_workers > 0 else None)
+        self._executor = None
+        if num_workers > 0:
+            context = multiprocessing.get_context(start_method)
+            if start_method == 'forkserver':
+                context.set_forkserver_preload([fn.__module__, *preload])
+            self._executor = ProcessPoolExecutor(num_workers, mp_context=context, initializer=_init_worker)
 
     def submit(self, item: Any) -> List[Any]:
         """Queue ``item``; return the results that had to be collected to keep at most ``max_pending`` queued."""

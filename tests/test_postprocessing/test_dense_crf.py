@@ -156,3 +156,21 @@ def test_metric_streams_downsampled_logits_and_needs_seg_logits(tmp_path):
     del samples[0]['seg_logits']
     with pytest.raises(KeyError, match='WSSSTTAModel'):
         metric.process({}, samples[:1])
+
+
+def _cv2_resize(size):
+    import cv2
+    return cv2.resize(np.ones((400, 400, 21), np.float32), (size, size)).shape
+
+
+@pytest.mark.timeout(120)
+def test_streaming_pool_workers_use_opencv_after_the_parent_did():
+    # Regression: with 'fork', workers inherited OpenCV's busy thread pool from the parent and hung in cv2 (seen
+    # in benchmark_crf on VOC-sized logits); the default fork server starts them from a clean process.
+    import cv2
+    cv2.setNumThreads(2)
+    for _ in range(5):
+        cv2.resize(np.ones((800, 800, 21), np.float32), (900, 900))
+    pool = StreamingPool(_cv2_resize, num_workers=2)
+    out = [r for s in (300, 310, 320, 330) for r in pool.submit(s)] + pool.close()
+    assert out == [(s, s, 21) for s in (300, 310, 320, 330)]
