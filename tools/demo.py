@@ -1,7 +1,9 @@
 # `make demo`: weak supervision on a CPU, end to end, with the project's own tools.
 #
 # 1. generate WeakShapes (skipped when present), 2. train a WSSS config (MCC by default) with tools/train.py,
-# 3. score it with tools/test.py: seg mIoU on val, CAM mIoU and PAR pseudo-label mIoU (+ coverage) on train,
+# 3. score it with tools/test.py: seg mIoU on val (single scale, MS+flip, MS+flip+CRF), CAM mIoU (fixed threshold
+#    and best of a sweep) and PAR pseudo-label mIoU (+ coverage) on train; a result.json that lacks a column is
+#    completed without retraining,
 # 4. compare with trivial baselines computed from the same GT, 5. save CAM / prediction overlays, 6. print a table.
 # Every command is printed before it runs. `--methods mcc toco` trains both with the same iterations and seed; the
 # MSFC ablation of configs/msfc/README.md is
@@ -19,6 +21,8 @@ import time
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+from mmwsss.utils.work_dir import seconds_per_iter  # noqa: E402
 CONFIGS = {
     'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
@@ -27,6 +31,20 @@ CONFIGS = {
     'msfc-no-smcm': 'configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'msfc-no-mp2m': 'configs/msfc/msfc-no-mp2m_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
+
+
+# (result key, split, segmentor output, tools/test.py flags, metric): every number of the report's WSSS table
+EVALS = [
+    ('seg_val', 'val', 'seg', [], 'WSSSIoUMetric'),
+    ('seg_val_ms', 'val', 'seg', ['--tta'], 'WSSSIoUMetric'),
+    ('seg_val_ms_crf', 'val', 'seg', ['--ms-flip-crf'], 'WSSSIoUMetric'),
+    ('cam_train', 'train', 'cam', [], 'CAMThresholdSweepMetric'),
+    ('pseudo_train', 'train', 'pseudo', [], 'WSSSIoUMetric'),
+]
+
+
+def _complete(key, metrics):
+    return 'best_mIoU' in metrics if key == 'cam_train' else 'mIoU' in metrics
 
 
 def parse_args():
@@ -52,17 +70,6 @@ def latest_metrics(test_dir):
     files = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')), key=os.path.getmtime)
     with open(files[-1]) as f:
         return json.load(f)
-
-
-def seconds_per_iter(work_dir):
-    """Mean training s/iter from the logs of a work dir (every run of it, resumed ones included): the mean of the
-    ``time`` that LoggerHook records per logging window; NaN when there is no log."""
-    times = []
-    for path in sorted(glob.glob(osp.join(REPO, work_dir, '2*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            records = [json.loads(line) for line in f if line.strip()]
-        times += [r['time'] for r in records if 'loss' in r and 'time' in r]
-    return float(np.mean(times)) if times else float('nan')
 
 
 def data_options(root, split):
@@ -94,17 +101,14 @@ def trivial_baselines(root, split, num_classes):
 
 
 def save_overlays(config, checkpoint, root, out_file, num):
-    """Val images with their per-class CAMs (image's labels) and the segmentation prediction, one PNG."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import torch
+    """Val images with a CAM per labelled class and the segmentation prediction | GT, one PNG."""
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner, load_checkpoint
 
     import mmwsss  # noqa: F401
     from mmseg.registry import MODELS
     from mmwsss.utils.launch import load_config
+    from mmwsss.visualization import cam_rows, draw_cam_grid
 
     init_default_scope('mmseg')
     cfg = load_config(config, cfg_options={'val_dataloader.dataset.data_root': root,
@@ -113,43 +117,23 @@ def save_overlays(config, checkpoint, root, out_file, num):
     model = MODELS.build(cfg.model).eval()
     load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
     dataset = Runner.build_dataloader(cfg.val_dataloader).dataset
-    classes = dataset.metainfo['classes']
-    palette = np.array(dataset.metainfo['palette'], np.uint8)
-    fig, axes = plt.subplots(num, 4, figsize=(10, 2.6 * num))
-    for row in range(num):
-        batch = model.data_preprocessor(dict(inputs=[dataset[row]['inputs']],
-                                             data_samples=[dataset[row]['data_samples']]), training=False)
-        with torch.no_grad():
-            cam, _ = model.multi_scale_cams(batch['inputs'])
-            pred = model.predict(batch['inputs'], batch['data_samples'])[0].pred_sem_seg.data[0].numpy()
-        sample = batch['data_samples'][0]
-        img = np.array(dataset[row]['inputs'].permute(1, 2, 0))[..., ::-1]
-        present = torch.nonzero(sample.gt_img_labels).flatten().tolist()
-        gt = sample.gt_sem_seg.data[0].numpy()
-        axes[row, 0].imshow(img)
-        axes[row, 0].set_title(', '.join(classes[i + 1] for i in present), fontsize=8)
-        for col, k in enumerate(present[:2], start=1):
-            axes[row, col].imshow(img)
-            axes[row, col].imshow(cam[0, k].numpy(), cmap='jet', alpha=0.5, vmin=0, vmax=1)
-            axes[row, col].set_title(f'CAM {classes[k + 1]}', fontsize=8)
-        axes[row, 3].imshow(np.concatenate([palette[np.minimum(pred, len(palette) - 1)],
-                                            palette[np.where(gt == 255, 0, gt)]], axis=1))
-        axes[row, 3].set_title('prediction | GT', fontsize=8)
-        for ax in axes[row]:
-            ax.axis('off')
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=90)
-    plt.close(fig)
+    draw_cam_grid(cam_rows(model, dataset, range(num)), dataset.metainfo, out_file)
 
 
 def run_method(method, args, py):
     config = CONFIGS[method]
     work_dir = osp.join(args.work_dir, method)
     result_file = osp.join(REPO, work_dir, 'result.json')
+    row = {}
     if osp.isfile(result_file) and not args.force:  # finished earlier (e.g. `--methods mcc toco` after mcc)
-        print(f'\n{method}: reusing {result_file} (--force to redo)')
         with open(result_file) as f:
-            return json.load(f)
+            row = json.load(f)
+        for key in [k for k, *_ in EVALS if k in row and not _complete(k, row[k])]:
+            del row[key]  # from an older demo (e.g. CAM without the threshold sweep)
+        if all(key in row for key, *_ in EVALS):
+            print(f'\n{method}: reusing {result_file} (--force to redo)')
+            return row
+        print(f'\n{method}: {result_file} lacks {[k for k, *_ in EVALS if k not in row]}; running those')
     root = args.data_root
     train_opts = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'val_dataloader')]
     if args.iters:
@@ -166,12 +150,15 @@ def run_method(method, args, py):
         t_train = run([py, 'tools/train.py', config, '--work-dir', work_dir, *resume, '--cfg-options',
                        *train_opts])
     ckpt = final_ckpt
-    row = dict(method=method, train_s=t_train, s_per_iter=seconds_per_iter(work_dir))
-    evals = [('seg_val', 'val', 'seg'), ('cam_train', 'train', 'cam'), ('pseudo_train', 'train', 'pseudo')]
-    for key, split, output in evals:
+    if t_train != t_train and 'train_s' in row:  # keep the training time measured when it was trained
+        t_train = row['train_s']
+    row.update(method=method, train_s=t_train, s_per_iter=seconds_per_iter(osp.join(REPO, work_dir)))
+    for key, split, output, flags, metric in EVALS:
+        if key in row and not args.force:
+            continue
         test_dir = osp.join(work_dir, f'test_{key}')
-        t = run([py, 'tools/test.py', config, ckpt, '--work-dir', test_dir, '--cfg-options',
-                 *data_options(root, split), f'model.test_cfg.output={output}', 'test_evaluator.type=WSSSIoUMetric'])
+        t = run([py, 'tools/test.py', config, ckpt, '--work-dir', test_dir, *flags, '--cfg-options',
+                 *data_options(root, split), f'model.test_cfg.output={output}', f'test_evaluator.type={metric}'])
         row[key] = latest_metrics(test_dir)
         row[key + '_s'] = t
     overlay = osp.join(work_dir, 'overlays.png')
@@ -196,19 +183,22 @@ def main():
     baselines_train = trivial_baselines(osp.join(REPO, args.data_root), 'train', 6)
     total = time.perf_counter() - start
 
-    lines = ['| method | CAM mIoU (train) | pseudo mIoU (train) | pseudo mIoU covered / coverage | seg mIoU (val) '
-             '| s/iter | train time |', '|---|---|---|---|---|---|---|']
+    lines = ['| method | CAM mIoU (train) | CAM best thr (train) | pseudo mIoU (train) | pseudo mIoU covered / coverage '
+             '| seg mIoU (val) | MS+flip | MS+flip+CRF | s/iter | train time |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        lines.append(f'| {r["method"]} | {r["cam_train"]["mIoU"]:.2f} | {r["pseudo_train"]["mIoU"]:.2f} | '
-                     f'{r["pseudo_train"]["mIoU_covered"]:.2f} / {r["pseudo_train"]["coverage"]:.1f}% | '
-                     f'{r["seg_val"]["mIoU"]:.2f} | {r.get("s_per_iter", float("nan")):.2f} | '
-                     f'{train_time(r["train_s"])} |')
+        cam, pseudo = r['cam_train'], r['pseudo_train']
+        lines.append(f'| {r["method"]} | {cam["mIoU"]:.2f} | {cam["best_mIoU"]:.2f} ({cam["best_thr"]:.2f}) | '
+                     f'{pseudo["mIoU"]:.2f} | {pseudo["mIoU_covered"]:.2f} / {pseudo["coverage"]:.1f}% | '
+                     f'{r["seg_val"]["mIoU"]:.2f} | {r["seg_val_ms"]["mIoU"]:.2f} | {r["seg_val_ms_crf"]["mIoU"]:.2f} | '
+                     f'{r.get("s_per_iter", float("nan")):.2f} | {train_time(r["train_s"])} |')
     for name in baselines_val:
-        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | {baselines_val[name]:.2f} | | |')
+        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | | {baselines_val[name]:.2f} | | | | |')
     table = '\n'.join(lines)
     print('\n=== mmwsss demo: WeakShapes, image-level labels only, CPU ===')
     print(table)
-    print('CAM: multi-scale + flip, background score 0.5; pseudo: PAR labels with the 255 band (mIoU counts the '
+    print('CAM: multi-scale + flip, background score 0.5 (best: of the 0.00-0.60 sweep); MS+flip: scales 1/1.25/1.5, '
+          'max over scales of image+flip logits (WSSSTTAModel); CRF: DenseCRF 1/1/121/5/4, 10 it.; pseudo: PAR labels with the 255 band (mIoU counts the '
           'band as misses; "covered" scores only labelled pixels); s/iter: mean of the training log\'s iteration '
           'times (CPU, this machine, all methods of one run share it only when trained in the same run)')
     for r in rows:
