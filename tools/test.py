@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.utils.launch import load_config, setup_distributed, teardown_distributed
 
-DEFAULT_CRF = dict(type='DenseCRF')  # the ToCo/MCC/MSFC segmentation parameters (mmwsss.postprocessing.DenseCRF)
+DEFAULT_CRF = dict(type='DenseCRF')  # for configs without a `crf` entry (configs/_base_/default_runtime.py has one)
 
 
 def parse_args():

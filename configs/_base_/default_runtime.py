@@ -16,3 +16,7 @@ resume = False
 # tools/test.py --tta: the WSSS papers' merge (per scale image + flip summed, max over scales); merge='mean' is
 # MMSeg's SegTTAModel averaging. Either keeps the merged logits for --crf.
 tta_model = dict(type='WSSSTTAModel', merge='max')
+# tools/test.py --crf / --ms-flip-crf: dense CRF after the merge (mmwsss.postprocessing.DenseCRF), the segmentation
+# parameters of ToCo/MCC/MSFC/DuPL/SeCo; ToCo's CAM-to-label set is gaussian 3/3, bilateral 36/3/4.
+crf = dict(type='DenseCRF', gaussian_sxy=1, gaussian_compat=1, bilateral_sxy=121, bilateral_srgb=5,
+           bilateral_compat=4, iterations=10)
