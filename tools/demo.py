@@ -67,9 +67,10 @@ def run(cmd):
 
 
 def latest_metrics(test_dir):
-    files = sorted(glob.glob(osp.join(REPO, test_dir, '*', '*.json')), key=os.path.getmtime)
+    """Metrics of the newest tools/test.py run in ``test_dir`` (its wsss_eval.json record)."""
+    files = sorted(glob.glob(osp.join(REPO, test_dir, '*', 'wsss_eval.json')), key=os.path.getmtime)
     with open(files[-1]) as f:
-        return json.load(f)
+        return json.load(f)['metrics']
 
 
 def data_options(root, split):
