@@ -75,6 +75,14 @@ def describe(work_dir):
         weights=ckpt if osp.isfile(ckpt) else None)
 
 
+def crf_text(crf):
+    """``dict(type='DenseCRF', gaussian_sxy=1, ...)`` -> ``'1/1/121/5/4, 10 iterations'`` (unset keys: defaults)."""
+    from mmwsss.postprocessing import DenseCRF
+    c = DenseCRF(**{k: v for k, v in crf.items() if k != 'type'})
+    return (f'{c.gaussian_sxy}/{c.gaussian_compat}/{c.bilateral_sxy}/{c.bilateral_srgb}/{c.bilateral_compat}, '
+            f'{c.iterations} iterations')
+
+
 def tables(rows, command):
     out = ['| Method | Backbone | Crop Size | Lr schd | Mem (GB) | Inf time (fps) | Device | mIoU | mIoU(ms+flip) '
            '| config | download |', '|---|---|---|---|---|---|---|---|---|---|---|']
@@ -91,11 +99,11 @@ def tables(rows, command):
         out.append(f'| {r["method"]} | {r["backbone"]} | {fmt(r["cam"])} | {best} | {fmt(r["pseudo"])} | {cov} | '
                    f'{fmt(r["seg"])} | {fmt(r["ms"])} | {fmt(r["ms_crf"])} | {fmt(r["s_iter"])} |')
     merges = sorted({r['merge'] for r in rows if r['merge']})
-    crfs = sorted({str({k: v for k, v in r['crf'].items() if k != 'type'} or 'defaults') for r in rows if r['crf']})
+    crfs = sorted({crf_text(r['crf']) for r in rows if r['crf']})
     notes = ['', 'mIoU: single scale, val. ms+flip: scales of the config\'s tta_pipeline, merge '
              + (', '.join({'max': 'max over scales of (image + flip) logits (the papers\' rule)',
                            'mean': 'mean of softmax (MMSeg SegTTAModel)'}.get(m, m) for m in merges) or '-')
-             + '. CRF: DenseCRF ' + (', '.join(crfs) or '-') + ' (defaults 1/1/121/5/4, 10 iterations).',
+             + '. CRF: DenseCRF gaussian sxy/compat, bilateral sxy/srgb/compat ' + (', '.join(crfs) or '-') + '.',
              'CAM: multi-scale + flip CAM seed at the config\'s bkg_thr; best of sweep: the best background '
              'threshold. pseudo: PAR labels, band pixels as misses; covered: labelled pixels only.',
              'Inf time: images/s of the single-scale tools/test.py run (data loading included). Mem: peak CUDA '
