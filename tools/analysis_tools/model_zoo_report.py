@@ -34,6 +34,8 @@ def parse_args():
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out-md', help='also write the tables to this markdown file')
     parser.add_argument('--metafile', help='write an OpenMMLab metafile.yaml here')
+    parser.add_argument('--update-readme', help='replace the block between the model-zoo markers of this README '
+                        '(<!-- model-zoo:begin --> ... <!-- model-zoo:end -->) with the tables')
     parser.add_argument('--dataset', default=None, help='dataset name for the metafile (default: from the config)')
     return parser.parse_args()
 
@@ -137,6 +139,21 @@ def metafile(rows, dataset):
     return yaml.safe_dump(dict(Collections=list(collections.values()), Models=models), sort_keys=False)
 
 
+BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'
+
+
+def update_readme(path, text):
+    """Put ``text`` between the markers of ``path`` (generated content stays separate from hand-written text)."""
+    with open(path) as f:
+        doc = f.read()
+    if BEGIN not in doc or END not in doc:
+        raise SystemExit(f'{path}: no {BEGIN} ... {END} block to update; add the two markers where the tables go')
+    head, rest = doc.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with open(path, 'w') as f:
+        f.write(f'{head}{BEGIN}\n{text}\n{END}{tail}')
+
+
 def main():
     args = parse_args()
     rows = [describe(w) for w in args.work_dirs]
@@ -146,6 +163,9 @@ def main():
     if args.out_md:
         with open(args.out_md, 'w') as f:
             f.write(text + '\n')
+    if args.update_readme:
+        update_readme(args.update_readme, text)
+        print(f'updated: {args.update_readme}')
     if args.metafile:
         with open(args.metafile, 'w') as f:
             f.write(metafile(rows, args.dataset))
