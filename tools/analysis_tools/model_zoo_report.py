@@ -21,6 +21,8 @@ from mmwsss.utils.work_dir import (eval_records, metric, newest, peak_memory_gb,
                                    training_config)
 
 METHOD_NAMES = {'toco': 'ToCo', 'mcc': 'MCC', 'msfc': 'MSFC'}
+DATASET_NAMES = {'WeakVOCDataset': 'Pascal VOC 2012 + SBD', 'WeakCOCODataset': 'COCO 2014',
+                 'WeakShapesDataset': 'WeakShapes'}
 PAPERS = {
     'ToCo': ('Token Contrast for Weakly-Supervised Semantic Segmentation', 'https://arxiv.org/abs/2303.01267'),
     'MCC': ('Masked Collaborative Contrast for Weakly Supervised Semantic Segmentation',
@@ -67,7 +69,7 @@ def describe(work_dir):
         name=name, method=fields[0], collection=METHOD_NAMES.get(fields[0].split('-')[0], fields[0]),
         backbone=fields[1] if len(fields) > 1 else '-', crop=f'{crop[0]}x{crop[1]}' if crop else '-',
         iters=cfg.train_cfg.max_iters, batch=cfg.train_dataloader.batch_size,
-        dataset=cfg.train_dataloader.dataset.type.replace('Dataset', '').replace('Weak', ''),
+        dataset=DATASET_NAMES.get(cfg.train_dataloader.dataset.type, cfg.train_dataloader.dataset.type),
         mem=peak_memory_gb(work_dir), fps=seg.get('images_per_s') if seg else None,
         device=(seg or {}).get('device') or '-', seg=metric(seg), ms=metric(ms), ms_crf=metric(ms_crf),
         cam=metric(cam), cam_best=metric(cam, 'best_mIoU'), cam_best_thr=metric(cam, 'best_thr'),
@@ -85,12 +87,14 @@ def crf_text(crf):
             f'{c.iterations} iterations')
 
 
-def tables(rows, command):
+def tables(rows, command, link_dir=REPO):
+    """The markdown; config links relative to ``link_dir`` (the README's folder with --update-readme)."""
     out = ['| Method | Backbone | Crop Size | Lr schd | Mem (GB) | Inf time (fps) | Device | mIoU | mIoU(ms+flip) '
            '| config | download |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         out.append(f'| {r["method"]} | {r["backbone"]} | {r["crop"]} | {r["iters"]} | {fmt(r["mem"])} | '
-                   f'{fmt(r["fps"])} | {r["device"]} | {fmt(r["seg"])} | {fmt(r["ms"])} | [config]({r["config"]}) | '
+                   f'{fmt(r["fps"])} | {r["device"]} | {fmt(r["seg"])} | {fmt(r["ms"])} | '
+                   f'[config]({osp.relpath(osp.join(REPO, r["config"]), link_dir)}) | '
                    f'{"local: " + r["weights"] if r["weights"] else "-"} |')
     out += ['', '| Method | Backbone | CAM mIoU (train) | CAM best of sweep (thr) | pseudo mIoU (train) | '
             'pseudo covered / coverage | val mIoU | val MS+flip | val MS+flip+CRF | s/iter |',
@@ -122,8 +126,8 @@ def metafile(rows, dataset):
         collections[r['collection']] = dict(Name=r['collection'], Metadata={'Training Data': dataset or r['dataset']},
                                             Paper={'Title': title, 'URL': url},
                                             README=osp.join('configs', r['collection'].lower(), 'README.md'))
-        metrics = {k: v for k, v in (('mIoU', r['seg']), ('mIoU(ms+flip)', r['ms']),
-                                     ('mIoU(ms+flip+crf)', r['ms_crf'])) if v is not None}
+        metrics = {k: round(v, 2) for k, v in (('mIoU', r['seg']), ('mIoU(ms+flip)', r['ms']),
+                                               ('mIoU(ms+flip+crf)', r['ms_crf'])) if v is not None}
         meta = {'backbone': r['backbone'], 'crop size': f'({r["crop"].replace("x", ",")})', 'lr schd': r['iters'],
                 'Batch Size': r['batch'], 'Training Data': dataset or r['dataset']}
         if r['mem'] is not None:
@@ -131,7 +135,7 @@ def metafile(rows, dataset):
         if r['fps'] is not None:
             meta['inference time (ms/im)'] = [{'value': round(1000 / r['fps'], 2), 'hardware': r['device'],
                                                'backend': 'PyTorch', 'batch size': 1, 'mode': 'FP32',
-                                               'resolution': r['crop']}]
+                                               'resolution': 'original image size'}]
         models.append(dict(Name=r['name'], **{'In Collection': r['collection']}, Metadata=meta,
                            Results=[dict(Task='Semantic Segmentation', Dataset=dataset or r['dataset'],
                                          Metrics=metrics)],
@@ -164,7 +168,7 @@ def main():
         with open(args.out_md, 'w') as f:
             f.write(text + '\n')
     if args.update_readme:
-        update_readme(args.update_readme, text)
+        update_readme(args.update_readme, tables(rows, command, osp.dirname(osp.abspath(args.update_readme))))
         print(f'updated: {args.update_readme}')
     if args.metafile:
         with open(args.metafile, 'w') as f:
