@@ -48,4 +48,4 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=20, max_keep_ckpts=2),
     visualization=dict(type='SegVisualizationHook'))
 randomness = dict(seed=0)
-tta_model = dict(type='SegTTAModel')  # stock MMSeg test-time augmentation (mmwsss configs use WSSSTTAModel)
+tta_model = dict(_delete_=True, type='SegTTAModel')  # stock MMSeg test-time augmentation (mmwsss configs use WSSSTTAModel)
