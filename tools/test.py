@@ -102,7 +102,10 @@ def configure_evaluation(cfg, args):
         info['tta_scales'] = [t.get('scale_factor') for t in _tta_group(cfg.tta_pipeline, 'Resize')]
     evaluator = cfg.test_evaluator
     if args.crf or args.out or args.format_only:
-        evaluator['type'] = 'WSSSIoUMetric'
+        if evaluator.get('type') not in ('IoUMetric', 'WSSSIoUMetric'):
+            raise SystemExit(f'--crf/--out/--format-only need test_evaluator IoUMetric or WSSSIoUMetric (it becomes '
+                             f'WSSSIoUMetric); the config has {evaluator.get("type")!r}')
+        evaluator['type'] = 'WSSSIoUMetric'  # IoUMetric + post-processor, palette PNGs, format-only without GT
     if args.crf:
         evaluator['post_processor'] = dict(cfg.get('crf', DEFAULT_CRF))
         evaluator['num_workers'] = args.crf_workers
