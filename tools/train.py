@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
+from mmwsss.engine import find_resumable_checkpoint
 from mmwsss.utils.launch import load_config, setup_distributed, teardown_distributed
 
 
@@ -51,8 +52,11 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # the newest *complete* checkpoint of the work dir (mmengine would trust last_checkpoint blindly)
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        print_log(f'--resume: continuing from {cfg.load_from}' if cfg.load_from else
+                  f'--resume: no complete checkpoint in {cfg.work_dir}, starting from scratch', logger='current')
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

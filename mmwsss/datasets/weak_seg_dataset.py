@@ -10,11 +10,14 @@ needs only images and labels: leave ``seg_map_path`` out of ``data_prefix`` and 
 the training pipeline cannot read a GT mask. Validation/test splits add ``seg_map_path`` for mIoU; a split with no
 GT and no labels (VOC test) sets ``label_source=None``.
 """
+import contextlib
 import os.path as osp
+import random
 from typing import Dict, List, Optional
 
 import mmengine
 import numpy as np
+import torch
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -23,6 +26,21 @@ from .class_names import COCO_CLASSES, COCO_PALETTE, VOC_CLASSES, VOC_PALETTE
 from .image_labels import labels_from_mask, labels_from_voc_xml, load_label_file
 
 LABEL_SOURCES = ('file', 'mask', 'xml', None)
+
+
+@contextlib.contextmanager
+def seeded_generators(seed: int):
+    """Seed python's, numpy's and torch's CPU generators with ``seed`` inside the block; restore them after."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.default_generator.manual_seed(seed)  # CPU only: CUDA streams are not the pipeline's
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
 
 
 @DATASETS.register_module()
@@ -136,6 +154,34 @@ class WeakSegDataset(BaseSegDataset):
         if missing:
             raise FileNotFoundError(f'{type(self).__name__}: {len(missing)} files listed by {self.ann_file} do not '
                                     f'exist, e.g. {missing[:5]}')
+
+    #: :class:`~mmwsss.datasets.SeededInfiniteSampler` may pass ``(index, sample_seed)`` pairs.
+    accepts_seeded_indices = True
+    _sample_seed: Optional[int] = None
+
+    def __getitem__(self, idx):
+        """``dataset[i]``, or ``dataset[(i, seed)]``: the pipeline runs with its random generators seeded by ``seed``.
+
+        The python, numpy and torch CPU generators are seeded for this one item and restored afterwards, so the
+        item's augmentation depends on ``seed`` only (not on the worker or what it loaded before) and a loader
+        without workers leaves the main process's random streams untouched. The seed is also put into the item's
+        metainfo (``sample_seed``) for the model's own per-sample random draws.
+        """
+        if not isinstance(idx, tuple):
+            return super().__getitem__(idx)
+        idx, seed = idx
+        with seeded_generators(seed):
+            self._sample_seed = int(seed)
+            try:
+                return super().__getitem__(idx)
+            finally:
+                self._sample_seed = None
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        if self._sample_seed is not None:
+            info['sample_seed'] = self._sample_seed
+        return info
 
     def prepare_data(self, idx: int):
         """Run the pipeline; a file that fails to load is reported by path instead of being replaced."""

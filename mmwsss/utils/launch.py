@@ -45,11 +45,27 @@ def load_config(config: str, launcher: str = 'none', cfg_options: Optional[dict]
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+    _drop_disabled_extra_hooks(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+#: The default hooks mmengine's runner knows; only these may be switched off with ``None`` in mmengine itself.
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
+
+
+def _drop_disabled_extra_hooks(cfg: Config) -> None:
+    """Let ``default_hooks.<name>=None`` switch off the extra default hooks mmwsss configs add (random_state, ...).
+
+    mmengine accepts ``None`` only for its own default hooks and asserts on any other name.
+    """
+    hooks = cfg.get('default_hooks')
+    if hooks:
+        for name in [k for k, v in hooks.items() if v is None and k not in MMENGINE_DEFAULT_HOOKS]:
+            hooks.pop(name)
 
 
 def teardown_distributed() -> None:

@@ -9,7 +9,9 @@ train_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # InfiniteSampler order + a seed per drawn sample: augmentations and MCC/ToCo views independent of the
+    # number of workers/processes and of --resume (mmwsss/datasets/seeded_sampler.py)
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

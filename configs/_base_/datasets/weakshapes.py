@@ -34,7 +34,9 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # InfiniteSampler order + a seed per drawn sample: augmentations and MCC/ToCo views independent of the
+    # number of workers/processes and of --resume (mmwsss/datasets/seeded_sampler.py)
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

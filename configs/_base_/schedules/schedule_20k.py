@@ -11,4 +11,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # mmwsss reliability hooks (docs/reliability.md): each process's random state in the checkpoint for an exact
+    # --resume, checkpoints checked against the model before loading, dataset classes against the model
+    random_state=dict(type='RandomStateHook'),
+    checkpoint_match=dict(type='CheckpointMatchHook'),
+    dataset_model_check=dict(type='DatasetModelCheckHook'))

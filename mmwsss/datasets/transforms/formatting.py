@@ -28,7 +28,8 @@ class PackWeakSegInputs(PackSegInputs):
     """
 
     def __init__(self, meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-                                  'flip', 'flip_direction', 'reduce_zero_label', 'img_box', 'view_meta', 'stem')):
+                                  'flip', 'flip_direction', 'reduce_zero_label', 'img_box', 'view_meta', 'stem',
+                                  'sample_seed')):
         super().__init__(meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:

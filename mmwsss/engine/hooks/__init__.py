@@ -1,4 +1,8 @@
+from .checkpoint_match_hook import CheckpointMatchHook
+from .dataset_model_check_hook import DatasetModelCheckHook
 from .global_batch_hook import GlobalBatchInfoHook
 from .memory_bank_hook import MemoryBankHook
+from .random_state_hook import RandomStateHook
 
-__all__ = ['GlobalBatchInfoHook', 'MemoryBankHook']
+__all__ = ['CheckpointMatchHook', 'DatasetModelCheckHook', 'GlobalBatchInfoHook', 'MemoryBankHook',
+           'RandomStateHook']

@@ -1,10 +1,15 @@
 """Update MP2M's prototype memory bank every N iterations (spec 4.3, done as described, not as released)."""
 from typing import Optional
 
+import torch
+import torch.distributed as dist
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
+
+from ..checkpoint_io import checkpoint_due
 
 
 @HOOKS.register_module()
@@ -18,10 +23,12 @@ class MemoryBankHook(Hook):
     iteration) and sets / EMA-updates every class with at least ``min_count`` samples.
 
     Checkpoints and ``--resume``: ``bank`` and ``initialised`` are buffers, so ``CheckpointHook`` saves them with
-    the model and ``runner.resume`` restores them exactly. The per-process accumulators are not state (see
-    :class:`PrototypeMemoryBank`): ``before_train`` resets them, so a resumed run starts a fresh update window.
-    This hook has priority ``NORMAL`` (above ``CheckpointHook``'s ``VERY_LOW``), so when the checkpoint interval
-    is a multiple of ``interval`` the bank is updated before it is saved and a resume loses nothing.
+    the model and ``runner.resume`` restores them exactly. The open update window (what the processes pooled
+    since the last update) is saved too: in an iteration whose end is checkpointed, this hook sums the
+    per-process accumulators over all ranks (a collective, without touching them) and puts the total in
+    ``checkpoint['memory_bank_window']``. A resumed run starts with that total on rank 0 and zeros elsewhere, so
+    the next update sees the same sums as the uninterrupted run (bit for bit with one process; with several, the
+    order of the floating-point additions differs). Priority ``NORMAL``: above ``CheckpointHook`` (``VERY_LOW``).
 
     Args:
         interval (int): update every ``interval`` training iterations (spec 4.3: 200). Defaults to 200.
@@ -56,6 +63,12 @@ class MemoryBankHook(Hook):
         bank = self._bank(runner)
         if hasattr(bank, 'reset_accumulators'):
             bank.reset_accumulators()
+        window, self._resumed_window = getattr(self, '_resumed_window', None), None
+        if window is not None and get_rank() == 0:
+            bank.accumulate(window['sums'], window['counts'])
+        if window is not None:
+            runner.logger.info(f'MemoryBankHook: resumed the open update window '
+                               f'({int(window["counts"].sum())} pooled prototypes)')
         initialised = getattr(bank, 'initialised', None)
         done = int(initialised.sum()) if initialised is not None else '?'
         total = initialised.numel() if initialised is not None else '?'
@@ -63,8 +76,27 @@ class MemoryBankHook(Hook):
                            'initialised at start')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.every_n_train_iters(runner, self.interval):
-            return
+        self._window = None
+        if self.every_n_train_iters(runner, self.interval):
+            self._update(runner)
+        if checkpoint_due(runner):
+            self._window = self._global_window(self._bank(runner))
+
+    @staticmethod
+    def _global_window(bank) -> dict:
+        packed = torch.cat([bank.acc_sums, bank.acc_counts[:, None]], dim=1).detach().clone()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(packed, op=dist.ReduceOp.SUM)
+        return dict(sums=packed[:, :-1].cpu(), counts=packed[:, -1].cpu())
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if getattr(self, '_window', None) is not None:
+            checkpoint['memory_bank_window'] = self._window
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._resumed_window = checkpoint.get('memory_bank_window') if runner._resume else None
+
+    def _update(self, runner) -> None:
         bank = self._bank(runner)
         sums, counts = bank.flush()
         updated = bank.update(sums, counts, momentum=self.momentum, min_count=self.min_count)

@@ -4,7 +4,7 @@ Both share the teacher/student bookkeeping of :class:`ClassTokenContrast` and th
 :class:`~mmwsss.models.losses.ViewContrastLoss`; they differ only in how the student's local views are built and
 labelled, so a config switches method by swapping one registered module.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -94,8 +94,11 @@ class MaskedViewContrast(ClassTokenContrast):
         roi = cam_to_roi(cam, ctx.img_labels, low=self.low_thr, high=self.high_thr)
         flips = torch.tensor(ctx.view_flips('local'), device=roi.device)
         roi = torch.where(flips[:, None, None], roi.flip(-1), roi)
-        keep = generate_block_masks(b, self.num_views, tuple(grid), block=self.block, mask_prob=self.mask_prob,
-                                    min_visible_blocks=self.min_visible_blocks, device=local.device)
+        # per image, from its own generator: the masks do not depend on the batch or process the image is in
+        keep = torch.cat([generate_block_masks(1, self.num_views, tuple(grid), block=self.block,
+                                               mask_prob=self.mask_prob, min_visible_blocks=self.min_visible_blocks,
+                                               generator=gen)
+                          for gen in ctx.generators(local.device, 'MaskedViewContrast')])
         flags = masked_view_flags(keep, roi, neg_ratio=self.neg_ratio)
         views = local[:, None].expand(-1, self.num_views, -1, -1, -1).flatten(0, 1)
         cls = ctx.backbone.forward_visible(views, keep.flatten(0, 1))
@@ -116,7 +119,7 @@ class LocalCropContrast(ClassTokenContrast):
         super().__init__(**kwargs)
         self.num_crops, self.crop_size = num_crops, crop_size
 
-    def _centres(self, roi: torch.Tensor) -> torch.Tensor:
+    def _centres(self, roi: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         half = self.crop_size // 2
         h, w = roi.shape
         interior = torch.zeros_like(roi, dtype=torch.bool)
@@ -124,7 +127,7 @@ class LocalCropContrast(ClassTokenContrast):
         candidates = torch.nonzero(interior & (roi <= 1))
         if candidates.shape[0] < self.num_crops:
             candidates = torch.nonzero(interior)
-        pick = torch.randperm(candidates.shape[0], device=roi.device)[:self.num_crops]
+        pick = torch.randperm(candidates.shape[0], generator=generator, device=roi.device)[:self.num_crops]
         return candidates[pick]
 
     def local_outputs(self, ctx):
@@ -134,8 +137,8 @@ class LocalCropContrast(ClassTokenContrast):
         roi = torch.where(flips[:, None, None], roi.flip(-1), roi)
         half = self.crop_size // 2
         crops, flags = [], []
-        for img, r in zip(local, roi):
-            for y, x in self._centres(r).tolist():
+        for img, r, gen in zip(local, roi, ctx.generators(roi.device, 'LocalCropContrast')):
+            for y, x in self._centres(r, gen).tolist():
                 window = (slice(y - half, y - half + self.crop_size), slice(x - half, x - half + self.crop_size))
                 crops.append(img[:, window[0], window[1]])
                 flags.append(r[window].float().mean() > self.neg_ratio)

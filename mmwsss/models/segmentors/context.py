@@ -1,7 +1,9 @@
 """What one training step of the WSSS segmentor knows, handed to every auxiliary loss module."""
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -48,6 +50,24 @@ class WSSSContext:
         except (AttributeError, TypeError) as exc:
             raise KeyError(f'the training pipeline provides no {key!r} view; add AddLocalView/AddGlobalView to '
                            'train_pipeline') from exc
+
+    def generators(self, device, stream: str) -> List[torch.Generator]:
+        """One generator per image for the random draws of ``stream`` (a name unique to the drawing module).
+
+        Seeded from the image's ``sample_seed`` (set by :class:`~mmwsss.datasets.SeededInfiniteSampler`) and the
+        stream name, so an image's random views do not depend on the batch it is in, the process it is on or
+        whether the run was resumed. Without a ``sample_seed`` the seeds come from torch's global generator.
+        """
+        salt = zlib.crc32(stream.encode())
+        gens = []
+        for sample in self.data_samples:
+            seed = sample.metainfo.get('sample_seed')
+            if seed is None:
+                seed = int(torch.randint(2**31 - 1, (1,)))
+            gen = torch.Generator(device=device)
+            gen.manual_seed(int(np.random.SeedSequence([int(seed), salt]).generate_state(1)[0]))
+            gens.append(gen)
+        return gens
 
     def view_flips(self, name: str) -> List[bool]:
         """Whether view ``name`` ('local' / 'global2') of each image is horizontally flipped w.r.t. its source."""

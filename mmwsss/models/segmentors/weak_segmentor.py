@@ -1,8 +1,11 @@
 """The single-stage WSSS segmentor (ToCo core): CAMs -> PAR pseudo labels -> any MMSeg decode head, + aux losses."""
 import copy
+import math
+from collections import OrderedDict
 from typing import List, Optional, Sequence
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
@@ -67,6 +70,9 @@ class WeakSegmentor(EncoderDecoder):
         energy_loss (dict, optional): a dense-CRF energy loss on the decode head's softmax
             (:class:`~mmwsss.models.losses.DenseEnergyLoss`, the reference's rloss), active with the segmentation
             loss; it reads the image, the crop box and the pseudo labels' 255 band.
+        nan_guard (bool): stop training with a ``FloatingPointError`` naming the loss term, the iteration and the
+            batch's images as soon as a logged value is NaN/Inf, before the optimizer step (so the weights stay
+            clean). Defaults to True.
         **kwargs: :class:`mmseg.models.EncoderDecoder` arguments (``neck``, ``auxiliary_head``, ``train_cfg``,
             ``test_cfg``, ``data_preprocessor``, ``pretrained``, ``init_cfg``).
     """
@@ -77,7 +83,8 @@ class WeakSegmentor(EncoderDecoder):
                  par_scale: float = 0.5, cls_loss_weight: float = 1.0, aux_cls_loss_weight: float = 1.0,
                  seg_start_iter: int = 0, aux_losses: Optional[List[dict]] = None,
                  projector: Optional[dict] = None, ema_momentum: float = 0.9,
-                 memory_bank: Optional[dict] = None, energy_loss: Optional[dict] = None, **kwargs) -> None:
+                 memory_bank: Optional[dict] = None, energy_loss: Optional[dict] = None, nan_guard: bool = True,
+                 **kwargs) -> None:
         super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         if pseudo_cam not in ('final', 'aux'):
             raise ValueError(f"pseudo_cam must be 'final' or 'aux', got {pseudo_cam!r}")
@@ -105,6 +112,8 @@ class WeakSegmentor(EncoderDecoder):
         self.memory_bank = (PrototypeMemoryBank(self.num_fg_classes, embed_dims, **memory_bank)
                             if memory_bank is not None else None)
         self.energy_loss = MODELS.build(energy_loss) if energy_loss is not None else None
+        self.nan_guard = nan_guard
+        self._batch_paths: List[str] = []
 
     # ------------------------------------------------------------------ CAMs
     def token_cams(self, x: torch.Tensor):
@@ -141,6 +150,7 @@ class WeakSegmentor(EncoderDecoder):
 
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
         it = current_iter()
+        self._batch_paths = [str(s.metainfo.get('img_path', '?')) for s in data_samples]
         img_labels = self._img_labels(data_samples)
         if img_labels.shape[1] != self.num_fg_classes:
             raise ValueError(f'image-level labels have {img_labels.shape[1]} classes but the model expects '
@@ -190,6 +200,35 @@ class WeakSegmentor(EncoderDecoder):
                 losses[self.energy_loss.loss_name] = self.energy_loss(self._denormalised(inputs) * 255.0, probs,
                                                                       rois.float(), pseudo)
         return losses
+
+    def parse_losses(self, losses: dict):
+        """mmengine's sum of the loss terms; the logged values are averaged over processes and checked for NaN/Inf.
+
+        Averaging makes the log of a DDP run the loss of its global batch (mmengine logs rank 0's own values) and
+        lets every rank see the same values, so with ``nan_guard`` all ranks stop together instead of the others
+        waiting forever in the next all-reduce.
+        """
+        loss, log_vars = super().parse_losses(losses)
+        names = list(log_vars)
+        values = torch.stack([v.detach().float().reshape(()) for v in log_vars.values()])
+        local_bad = [n for n, v in zip(names, values.tolist()) if not math.isfinite(v)]
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # every rank has the same loss keys: the active terms depend on the iteration and on the memory bank,
+            # which are the same on all ranks
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+            values = values / dist.get_world_size()
+        if self.nan_guard and not bool(torch.isfinite(values).all()):
+            raise FloatingPointError(self._non_finite_message(names, values, local_bad))
+        return loss, OrderedDict(zip(names, values))
+
+    def _non_finite_message(self, names, values, local_bad) -> str:
+        bad = [f'{n}={v}' for n, v in zip(names, values.tolist()) if n != 'loss' and not math.isfinite(v)]
+        where = (f'this process computed non-finite {", ".join(local_bad)} on' if local_bad
+                 else 'another process produced it; this process\'s losses were finite on')
+        return (f'non-finite loss at iteration {current_iter() + 1}: {", ".join(bad) or "loss"}. {where} '
+                f'{", ".join(self._batch_paths) or "an unknown batch"}. Training stopped before the optimizer '
+                'step, so the last checkpoint is clean: find the cause (learning rate, bad image, loss '
+                'weights), then continue with tools/train.py --resume. model.nan_guard=False disables this check.')
 
     # ------------------------------------------------------------------ inference
     def predict(self, inputs: torch.Tensor, data_samples=None):

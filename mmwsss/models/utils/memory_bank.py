@@ -48,10 +48,9 @@ class PrototypeMemoryBank(nn.Module):
 
     Accumulators (``acc_sums`` (K, C), ``acc_counts`` (K,)) are plain tensor attributes, **not** buffers:
     DistributedDataParallel broadcasts rank 0's buffers at every forward, which would overwrite each rank's own
-    partial sums. They are therefore not saved either: a resume restores the bank exactly and restarts the current
-    update window from zero (:class:`MemoryBankHook` resets them in ``before_train``). With a checkpoint interval
-    that is a multiple of the update interval nothing is lost, because the hook updates the bank before
-    ``CheckpointHook`` (lower priority) saves in the same ``after_train_iter``.
+    partial sums. They are not in ``state_dict`` either; :class:`~mmwsss.engine.hooks.MemoryBankHook` saves their
+    sum over all processes next to it (``checkpoint['memory_bank_window']``), so ``--resume`` continues the open
+    update window instead of restarting it.
 
     Args:
         num_classes (int): K, foreground classes (20 VOC, 80 COCO).
