@@ -1,5 +1,5 @@
 # MSFC COCO on one GPU with the global batch of 8: 4 images x 2 accumulated steps.
-# Every iteration count is x2 (MMEngine counts forward passes) and the teacher EMA momentum is 0.9 ** (1 / 2); see
+# Every iteration count is x2 (MMEngine counts forward passes) and the teacher EMA is updated once per accumulation window; see
 # msfc_deit-b16_1xb2-acc2-20k_voc12aug-448x448.py.
 _base_ = ['./msfc_deit-b16_2xb4-80k_coco2014-448x448.py']
 acc = 2
@@ -8,7 +8,7 @@ bank_interval = 200 * acc
 optim_wrapper = dict(accumulative_counts=acc)
 model = dict(
     aux_pseudo_until=12000 * acc,
-    ema_momentum=0.9**(1 / acc),
+    ema_interval=acc,
     aux_losses=[
         dict(type='PatchTokenContrast', loss_weight=0.2, high_thr=high_thr, low_thr=0.25),
         dict(type='LocalCropContrast', num_crops=8, crop_size=96, temperature=1.0, loss_weight=0.5, low_thr=0.25,

@@ -1,5 +1,5 @@
 # ToCo COCO on one GPU with the paper's global batch of 8: 2 images x 4 accumulated steps.
-# Every iteration count is x4 (MMEngine counts forward passes) and the teacher EMA momentum is 0.9 ** (1 / 4); see
+# Every iteration count is x4 (MMEngine counts forward passes) and the teacher EMA is updated once per accumulation window; see
 # toco_deit-b16_1xb2-acc2-20k_voc12aug-448x448.py.
 _base_ = ['./toco_deit-b16_4xb2-80k_coco2014-448x448.py']
 acc = 4
@@ -8,7 +8,7 @@ optim_wrapper = dict(accumulative_counts=acc)
 model = dict(
     seg_start_iter=8001 * acc,
     aux_pseudo_until=12000 * acc,
-    ema_momentum=0.9**(1 / acc),
+    ema_interval=acc,
     aux_losses=[
         dict(type='PatchTokenContrast', loss_weight=0.2, high_thr=high_thr, low_thr=0.25, start_iter=12001 * acc),
         dict(type='LocalCropContrast', num_crops=8, crop_size=96, temperature=1.0, loss_weight=0.5,

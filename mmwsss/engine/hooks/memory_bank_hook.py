@@ -83,6 +83,19 @@ class MemoryBankHook(Hook):
             self._window = self._global_window(self._bank(runner))
 
     @staticmethod
+    def _check_same_on_all_ranks(bank) -> str:
+        """With several processes, compare every rank's bank with rank 0's (they must be equal bit for bit)."""
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return ''
+        banks = [torch.empty_like(bank.bank) for _ in range(dist.get_world_size())]
+        dist.all_gather(banks, bank.bank.contiguous())
+        differ = [r for r, b in enumerate(banks) if not torch.equal(b, banks[0])]
+        if differ:
+            raise RuntimeError(f'MemoryBankHook: the memory bank of rank(s) {differ} differs from rank 0 after the '
+                               'update; the ranks no longer train the same model')
+        return f', identical on all {len(banks)} ranks'
+
+    @staticmethod
     def _global_window(bank) -> dict:
         packed = torch.cat([bank.acc_sums, bank.acc_counts[:, None]], dim=1).detach().clone()
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
@@ -103,7 +116,8 @@ class MemoryBankHook(Hook):
         n_updated = int(updated.sum())
         initialised = getattr(bank, 'initialised', None)
         ready = f', {int(initialised.sum())}/{initialised.numel()} initialised' if initialised is not None else ''
-        runner.logger.info(f'MemoryBankHook: iter {runner.iter + 1}: updated {n_updated} classes{ready}')
+        runner.logger.info(f'MemoryBankHook: iter {runner.iter + 1}: updated {n_updated} classes{ready}'
+                           f'{self._check_same_on_all_ranks(bank)}')
         message_hub = getattr(runner, 'message_hub', None)
         if message_hub is not None:
             message_hub.update_scalar('train/memory_bank_updated', n_updated)

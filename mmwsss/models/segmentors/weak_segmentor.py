@@ -65,6 +65,11 @@ class WeakSegmentor(EncoderDecoder):
         projector (dict, optional): projection head for class-token contrast; an EMA teacher copy is kept
             (in the checkpoint, not in the optimizer) and updated once per step before the losses.
         ema_momentum (float): teacher momentum. Defaults to 0.9.
+        ema_interval (int): update the teacher only in iterations ``it % ema_interval == 0``. Set it to
+            ``optim_wrapper.accumulative_counts``: the student changes once per optimizer step, so one update with
+            the recipe's momentum at the first forward of each accumulation window gives every forward the teacher
+            the multi-GPU recipe uses (with ``m ** (1 / N)`` per forward the first N - 1 forwards of a window would
+            see a partly updated teacher). Defaults to 1.
         memory_bank (dict, optional): :class:`~mmwsss.models.utils.PrototypeMemoryBank` arguments (MSFC's MP2M);
             every step adds the batch's confident-region token means to it, ``MemoryBankHook`` updates it.
         energy_loss (dict, optional): a dense-CRF energy loss on the decode head's softmax
@@ -82,7 +87,7 @@ class WeakSegmentor(EncoderDecoder):
                  pseudo_cam: str = 'final', aux_pseudo_until: Optional[int] = None, par: Optional[dict] = None,
                  par_scale: float = 0.5, cls_loss_weight: float = 1.0, aux_cls_loss_weight: float = 1.0,
                  seg_start_iter: int = 0, aux_losses: Optional[List[dict]] = None,
-                 projector: Optional[dict] = None, ema_momentum: float = 0.9,
+                 projector: Optional[dict] = None, ema_momentum: float = 0.9, ema_interval: int = 1,
                  memory_bank: Optional[dict] = None, energy_loss: Optional[dict] = None, nan_guard: bool = True,
                  **kwargs) -> None:
         super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
@@ -102,6 +107,9 @@ class WeakSegmentor(EncoderDecoder):
         self.seg_start_iter = seg_start_iter
         self.aux_losses = nn.ModuleList([MODELS.build(cfg) for cfg in (aux_losses or [])])
         self.ema_momentum = ema_momentum
+        if ema_interval < 1:
+            raise ValueError(f'ema_interval must be >= 1, got {ema_interval}')
+        self.ema_interval = int(ema_interval)
         if projector is not None:
             self.projector = MODELS.build(projector)
             self.projector_teacher = copy.deepcopy(self.projector)
@@ -170,7 +178,7 @@ class WeakSegmentor(EncoderDecoder):
             cam, aux_cam = self.multi_scale_cams(inputs)
         else:
             cam = aux_cam = None
-        if self.projector is not None:
+        if self.projector is not None and it % self.ema_interval == 0:
             with torch.no_grad():  # once per step, before any teacher output (reference order)
                 ema_update_(self.projector_teacher, self.projector, self.ema_momentum)
         ctx = WSSSContext(iter=it, inputs=inputs, data_samples=data_samples, img_labels=img_labels,
