@@ -112,6 +112,24 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return img
 
 
+def draw_object(img: np.ndarray, label: np.ndarray, cls: int, cx: float, cy: float, r: float, theta: float,
+                rng: np.random.Generator) -> None:
+    """Paint one textured shape of class ``cls`` (centre, radius in px, rotation) into ``img`` and ``label``."""
+    h, w = label.shape
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    cos, sin = np.cos(theta), np.sin(theta)
+    u = cos * (xx - cx) + sin * (yy - cy)
+    v = -sin * (xx - cx) + cos * (yy - cy)
+    shape = _shape_mask(cls, u, v, r)
+    tex = _texture(cls, u, v, period=rng.uniform(0.08, 0.14) * max(h, w) * 0.6 + 3)
+    hue = (CLASS_HUES[cls - 1] + rng.uniform(-20, 20)) % 360
+    c1 = _hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.65, 1.0))
+    c2 = c1 * rng.uniform(0.25, 0.45)  # the darker second tone of the texture
+    obj = np.where(tex[..., None], c1, c2)
+    img[shape] = obj[shape]
+    label[shape] = cls
+
+
 def render_sample(index: int, seed: int = 0, size: int = 128, max_objects: int = 3,
                   min_visible: float = 0.004, band: int = 1):
     """Render sample ``index`` of the dataset with ``seed``: returns ``(rgb uint8 HxWx3, mask uint8 HxW, labels)``.
@@ -124,23 +142,12 @@ def render_sample(index: int, seed: int = 0, size: int = 128, max_objects: int =
     rng = np.random.default_rng([seed, index])
     img = _background(rng, size)
     label = np.zeros((size, size), dtype=np.uint8)
-    yy, xx = np.mgrid[:size, :size].astype(np.float32)
     for _ in range(rng.integers(1, max_objects + 1)):
         cls = int(rng.integers(1, len(WEAKSHAPES_CLASSES)))
         r = rng.uniform(0.12, 0.3) * size
         cx, cy = rng.uniform(0.1 * size, 0.9 * size, 2)
         theta = rng.uniform(0, 2 * np.pi)
-        cos, sin = np.cos(theta), np.sin(theta)
-        u = cos * (xx - cx) + sin * (yy - cy)
-        v = -sin * (xx - cx) + cos * (yy - cy)
-        shape = _shape_mask(cls, u, v, r)
-        tex = _texture(cls, u, v, period=rng.uniform(0.08, 0.14) * size * 0.6 + 3)
-        hue = (CLASS_HUES[cls - 1] + rng.uniform(-20, 20)) % 360
-        c1 = _hsv_to_rgb(hue, rng.uniform(0.55, 1.0), rng.uniform(0.65, 1.0))
-        c2 = c1 * rng.uniform(0.25, 0.45)  # the darker second tone of the texture
-        obj = np.where(tex[..., None], c1, c2)
-        img[shape] = obj[shape]
-        label[shape] = cls
+        draw_object(img, label, cls, cx, cy, r, theta, rng)
     img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
 
     counts = np.bincount(label.ravel(), minlength=len(WEAKSHAPES_CLASSES))

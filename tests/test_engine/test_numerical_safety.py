@@ -1,0 +1,66 @@
+"""Numerical safety: adversarial batches never give NaN/Inf; a NaN that does arise stops training at once."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO_ROOT, run_tool
+from mmwsss.compat import load_checkpoint_file
+from mmwsss.datasets.weakshapes_adversarial import ADVERSARIAL_CASES
+
+MCC = 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'
+MSFC = 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'
+
+
+@pytest.mark.timeout(600)
+def test_adversarial_batches_stay_finite(tmp_path):
+    """tools/misc/stress_numerics.py, short: every adversarial case, every loss from iteration 0, all-masked MCC."""
+    proc = run_tool(['tools/misc/stress_numerics.py', MCC, MSFC, '--iters', '6', '--batch-size', '4',
+                     '--per-case', '1', '--all-masked-views', '--work-dir', str(tmp_path)])
+    out = proc.stdout
+    assert out.rstrip().endswith('PASS'), out[-3000:]
+    for case in ADVERSARIAL_CASES:
+        assert case in out
+    assert out.count('iterations in') == 3 and '(all MCC views fully masked): 6 iterations' in out
+    for term in ('loss_mcc', 'loss_ctc', 'loss_smcm', 'loss_mem', 'loss_ptc', 'decode.loss_seg'):
+        assert f'| {term} | 6 |' in out, f'{term} was not active in every iteration'
+    assert all(line.rstrip().endswith('| 0 |') for line in out.splitlines() if line.startswith('| ') and
+               not line.startswith('| value'))
+
+
+def _nan_options(root, *extra):
+    return ['--cfg-options', f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+            'train_dataloader.batch_size=2', 'model.seg_start_iter=0', 'default_hooks.logger.interval=1',
+            'default_hooks.checkpoint.interval=2', 'train_cfg.val_interval=1000', 'train_cfg.max_iters=6',
+            # MCC's loss becomes NaN from iteration 3 on (0-based start 2)
+            'model.aux_losses.1.start_iter=2', 'model.aux_losses.1.loss_weight=nan', *extra]
+
+
+@pytest.mark.timeout(600)
+def test_nan_stops_training_naming_term_iteration_and_images(tiny_weakshapes, tmp_path):
+    work = str(tmp_path)
+    proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work,
+                           *_nan_options(tiny_weakshapes, 'custom_hooks.0.expected=2')],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert 'FloatingPointError: non-finite loss at iteration 3: loss_mcc=nan' in log
+    assert 'ws_0' in log.split('FloatingPointError')[-1], 'the batch images are not named'
+    assert 'Iter(train) [2/6]' in log and 'Iter(train) [3/6]' not in log
+    assert not osp.exists(osp.join(work, 'iter_4.pth'))
+    state = load_checkpoint_file(osp.join(work, 'iter_2.pth'))['state_dict']
+    assert all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
+
+
+@pytest.mark.timeout(300)
+def test_nan_stops_every_ddp_rank_instead_of_hanging(tiny_weakshapes, tmp_path):
+    """Only the logged values are compared across ranks, so both ranks raise in the same iteration."""
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', MCC, '2', '--work-dir', str(tmp_path),
+                           *_nan_options(tiny_weakshapes, 'custom_hooks.0.expected=4')],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=240,
+                          env={**__import__('os').environ, 'PYTHON': sys.executable, 'PORT': '29561'})
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert log.count('FloatingPointError: non-finite loss at iteration 3: loss_mcc=nan') >= 2, log[-3000:]
