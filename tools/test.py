@@ -20,7 +20,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
-from mmwsss.utils.launch import load_config, setup_distributed, teardown_distributed
+from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
 
 DEFAULT_CRF = dict(type='DenseCRF')  # for configs without a `crf` entry (configs/_base_/default_runtime.py has one)
 
@@ -137,9 +137,10 @@ def main():
     info = configure_evaluation(cfg, args)
 
     setup_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    start = time.perf_counter()
-    metrics = runner.test()
+    with suggest_registered_names():  # components are built in from_cfg and (lazily) in test()
+        runner = Runner.from_cfg(cfg)
+        start = time.perf_counter()
+        metrics = runner.test()
     seconds = time.perf_counter() - start
     if is_main_process():
         dataset = cfg.test_dataloader.dataset

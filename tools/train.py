@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.engine import find_resumable_checkpoint
-from mmwsss.utils.launch import load_config, setup_distributed, teardown_distributed
+from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
 
 
 def parse_args():
@@ -62,8 +62,9 @@ def main():
         cfg.load_from = args.resume
 
     setup_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with suggest_registered_names():  # components are built in from_cfg and (lazily) in train()
+        runner = Runner.from_cfg(cfg)
+        runner.train()
     teardown_distributed()
 
 

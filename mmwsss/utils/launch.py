@@ -1,7 +1,10 @@
 """What tools/train.py and tools/test.py share: config loading and distributed setup without CUDA."""
+import contextlib
+import difflib
 import os
 import os.path as osp
-from typing import Optional
+import re
+from typing import List, Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -77,3 +80,46 @@ def teardown_distributed() -> None:
     if torch_dist.is_available() and torch_dist.is_initialized():
         torch_dist.barrier()
         torch_dist.destroy_process_group()
+
+
+def _registered_names(scope: str, registry_name: str) -> List[str]:
+    """Every name registered in ``registry_name`` of ``scope``, its parents and their other children."""
+    import mmseg.registry
+    from mmengine.registry import Registry
+    start = next((r for r in vars(mmseg.registry).values() if isinstance(r, Registry) and r.name == registry_name),
+                 None)
+    if start is None:
+        return []
+    root = start
+    while root.parent is not None:
+        root = root.parent
+    names, todo = set(), [root]
+    while todo:
+        registry = todo.pop()
+        names.update(registry.module_dict)
+        todo.extend(registry.children.values())
+    return sorted(names)
+
+
+@contextlib.contextmanager
+def suggest_registered_names():
+    """Add "did you mean ...?" to mmengine's ``KeyError: X is not in the mmseg::model registry`` (a typo in a type).
+
+    Example:
+        >>> with suggest_registered_names():  # doctest: +SKIP
+        ...     runner = Runner.from_cfg(cfg)
+        KeyError: 'WSSSVit is not in the mmseg::model registry. ... Did you mean WSSSViT?'
+    """
+    try:
+        yield
+    except KeyError as exc:
+        message = str(exc.args[0]) if exc.args else ''
+        match = re.match(r'(\S+) is not in the (\S+)::(\S+) registry', message)
+        if not match:
+            raise
+        name, scope, registry_name = match.groups()
+        close = difflib.get_close_matches(name, _registered_names(scope, registry_name), n=3, cutoff=0.6)
+        hint = (f' Did you mean {" or ".join(close)}?' if close else
+                f' No registered {registry_name} has a similar name; is the module that registers {name} imported '
+                '(custom_imports)?')
+        raise KeyError(message.split(' More details')[0] + hint) from None
