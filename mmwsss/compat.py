@@ -12,21 +12,24 @@ arrays inside), so ``--resume``, ``load_from`` and ``tools/test.py`` fail on the
 
 mmengine's local-file and http(s) loaders are replaced (through its own ``CheckpointLoader.register_scheme``
 API) by :func:`load_checkpoint_file`, which passes ``weights_only=True`` explicitly, so neither an old torch
-default nor ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` can turn the check off.
+default nor ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` can turn the check off. Downloaded weights (``init_cfg``
+``Pretrained`` URLs) must pin their sha256 (:func:`pinned_sha256`) and are checked against it before every use.
 """
+import hashlib
 import inspect
 import os
 import os.path as osp
 import pickle
-from typing import List
+import re
+from typing import List, Optional
 
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError', 'load_checkpoint_file',
-           'register_safe_checkpoint_loading']
+__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'CheckpointHashError', 'UnsafeCheckpointError', 'load_checkpoint_file',
+           'pinned_sha256', 'register_safe_checkpoint_loading']
 
 
 if not hasattr(torch.serialization, 'add_safe_globals'):  # torch < 2.4
@@ -112,19 +115,69 @@ def load_from_local(filename, map_location=None):
     return load_checkpoint_file(filename, map_location)
 
 
+class CheckpointHashError(RuntimeError):
+    """A downloaded weight file is not pinned, or its sha256 does not match the pin; it was not loaded."""
+
+
+_HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.(?:pth|pt|bin|ckpt)$')
+
+
+def pinned_sha256(url: str) -> Optional[str]:
+    """The sha256 (or its hex prefix, >= 8 digits) a URL pins: ``#sha256=<hex>``, else the file name's
+    ``-<hex>.pth`` suffix (the torch hub / OpenMMLab convention, e.g. ``..._20211124-6f40c188.pth``)."""
+    base, _, fragment = url.partition('#')
+    match = re.fullmatch(r'sha256=([0-9a-f]{8,64})', fragment)
+    if match:
+        return match.group(1)
+    match = _HASH_IN_NAME.search(osp.basename(base.split('?')[0]))
+    return match.group(1) if match else None
+
+
+def sha256_of(path: str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_from_http(filename, map_location=None, model_dir=None, progress=os.isatty(0)):
-    """Download (rank 0 first, as mmengine does) into the torch hub cache, then load with weights_only."""
+    """Download (rank 0 first, as mmengine does) into the torch hub cache, check the pinned sha256, then load with
+    weights_only.
+
+    The hash is checked at download (a mismatching download is deleted) and again before every load of the
+    cached file, so a file replaced or damaged in the cache is refused too.
+
+    Raises:
+        CheckpointHashError: the URL pins no hash, or the file does not match it.
+    """
     from mmengine.dist import barrier, get_dist_info
     from torch.hub import download_url_to_file, get_dir
 
+    url = filename.partition('#')[0]
+    expected = pinned_sha256(filename)
+    if expected is None:
+        raise CheckpointHashError(
+            f'{filename} pins no sha256, so the downloaded weights could not be checked and were not loaded. Pin '
+            'it: end the file name with -<first 8+ hex digits of its sha256> (torch hub convention) or append '
+            '#sha256=<hex> to the URL.')
     model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
     os.makedirs(model_dir, exist_ok=True)
-    cached = osp.join(model_dir, osp.basename(filename.split('?')[0]))
+    cached = osp.join(model_dir, osp.basename(url.split('?')[0]))
     rank, world_size = get_dist_info()
     if rank == 0 and not osp.isfile(cached):
-        download_url_to_file(filename, cached, progress=progress)
+        try:  # torch verifies the prefix and deletes its temp file on a mismatch
+            download_url_to_file(url, cached, hash_prefix=expected, progress=progress)
+        except RuntimeError as exc:
+            raise CheckpointHashError(f'the download of {url} does not match its pinned sha256 {expected}: {exc}; '
+                                      'nothing was kept. Check the URL (or pin) in the config.') from exc
     if world_size > 1:
         barrier()
+    actual = sha256_of(cached)
+    if not actual.startswith(expected):
+        raise CheckpointHashError(f'{cached} (cached download of {url}) has sha256 {actual[:len(expected)]}..., the '
+                                  f'config pins {expected}: the file was damaged or replaced. Delete it to download '
+                                  'it again.')
     return load_checkpoint_file(cached, map_location)
 
 
