@@ -118,7 +118,7 @@ def checkpoint_due(runner) -> bool:
     on every rank), because ``before_save_checkpoint`` runs on rank 0 only.
     """
     from mmengine.hooks import CheckpointHook
-    for hook in runner.hooks:
+    for hook in getattr(runner, 'hooks', ()):  # a runner without hooks never checkpoints
         if isinstance(hook, CheckpointHook):
             if hook.by_epoch:
                 return False  # iteration-based WSSS loops only; epoch loops save in after_train_epoch

@@ -166,5 +166,5 @@ if __name__ == '__main__':  # print the docs table
         tmp = base / f'case{i}'
         tmp.mkdir()
         code, message = run_case(name, str(base / 'ws'), tmp)
-        message = message.replace(str(base), '<tmp>').replace('|', '\\|')
+        message = message.replace(str(base), '<tmp>').replace('|', '\\|').replace('`', "'")
         print(f'| {name} | {CASES[name][0]} | `{message}` |')

@@ -231,8 +231,8 @@ class WeakSegmentor(EncoderDecoder):
 
     def _non_finite_message(self, names, values, local_bad) -> str:
         bad = [f'{n}={v}' for n, v in zip(names, values.tolist()) if n != 'loss' and not math.isfinite(v)]
-        where = (f'this process computed non-finite {", ".join(local_bad)} on' if local_bad
-                 else 'another process produced it; this process\'s losses were finite on')
+        where = (f'This process computed non-finite {", ".join(local_bad)} for the images' if local_bad
+                 else 'Another process produced it; this process\'s losses were finite for the images')
         return (f'non-finite loss at iteration {current_iter() + 1}: {", ".join(bad) or "loss"}. {where} '
                 f'{", ".join(self._batch_paths) or "an unknown batch"}. Training stopped before the optimizer '
                 'step, so the last checkpoint is clean: find the cause (learning rate, bad image, loss '
