@@ -103,21 +103,11 @@ def trivial_baselines(root, split, num_classes):
 
 def save_overlays(config, checkpoint, root, out_file, num):
     """Val images with a CAM per labelled class and the segmentation prediction | GT, one PNG."""
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner, load_checkpoint
-
-    import mmwsss  # noqa: F401
-    from mmseg.registry import MODELS
-    from mmwsss.utils.launch import load_config
+    from mmwsss.utils.offline import load_segmentor, split_dataset
     from mmwsss.visualization import cam_rows, draw_cam_grid
 
-    init_default_scope('mmseg')
-    cfg = load_config(config, cfg_options={'val_dataloader.dataset.data_root': root,
-                                           'val_dataloader.num_workers': 0,
-                                           'val_dataloader.persistent_workers': False})
-    model = MODELS.build(cfg.model).eval()
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    dataset = Runner.build_dataloader(cfg.val_dataloader).dataset
+    model, cfg = load_segmentor(config, checkpoint, {'val_dataloader.dataset.data_root': root})
+    dataset = split_dataset(cfg, loader='val_dataloader')
     draw_cam_grid(cam_rows(model, dataset, range(num)), dataset.metainfo, out_file)
 
 

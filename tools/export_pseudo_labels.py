@@ -40,31 +40,13 @@ def parse_args():
 
 def build(args):
     """The segmentor (eval mode, checkpoint loaded) and the split's dataset: images + labels, no masks."""
-    import torch  # noqa: F401
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
+    from mmwsss.utils.offline import load_segmentor, split_dataset
 
-    import mmwsss  # noqa: F401
-    from mmseg.registry import DATASETS, MODELS
-    from mmwsss.utils.launch import load_config
-
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
-    init_default_scope('mmseg')
-    cfg = load_config(args.config, cfg_options=args.cfg_options)
-    ds = cfg.test_dataloader.dataset
-    if args.data_root:
-        ds.data_root = args.data_root
-    ds.ann_file = f'ImageSets/Segmentation/{args.split}.txt'
-    ds.data_prefix = {k: v for k, v in ds.data_prefix.items() if k != 'seg_map_path'}  # a training split: no masks
-    ds.pipeline = [t for t in ds.pipeline if t['type'] != 'LoadAnnotations']
-    if ds.get('label_source', 'file') is None:
+    model, cfg = load_segmentor(args.config, args.checkpoint, args.cfg_options)
+    if cfg.test_dataloader.dataset.get('label_source', 'file') is None:
         raise SystemExit(f'{args.config}: the test dataset has label_source=None; pseudo labels need image-level '
                          'labels (label_source file/mask/xml)')
-    dataset = DATASETS.build(ds)
-    model = MODELS.build(cfg.model).eval()
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
-    return model, dataset
+    return model, split_dataset(cfg, args.split, args.data_root, masks=False)
 
 
 def predict(model, data, output):

@@ -27,30 +27,15 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-
-    import mmwsss  # noqa: F401
-    from mmseg.registry import DATASETS, MODELS
-    from mmwsss.utils.launch import load_config
+    from mmwsss.utils.offline import model_and_split
     from mmwsss.visualization import cam_rows, draw_cam_grid, save_cam_overlays
 
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
-    init_default_scope('mmseg')
-    cfg = load_config(args.config, cfg_options=args.cfg_options)
-    ds = cfg.test_dataloader.dataset
-    if args.data_root:
-        ds.data_root = args.data_root
-    ds.ann_file = f'ImageSets/Segmentation/{args.split}.txt'
-    dataset = DATASETS.build(ds)
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+    model, dataset, _ = model_and_split(args.config, args.checkpoint, args.split, args.data_root, args.cfg_options)
     stems = [dataset.get_data_info(i)['stem'] for i in range(len(dataset))]
     if args.stems:
         missing = [s for s in args.stems if s not in stems]
         if missing:
-            raise SystemExit(f'not in {ds.ann_file}: {missing}')
+            raise SystemExit(f'not in the {args.split} split: {missing}')
         indices = [stems.index(s) for s in args.stems]
     else:
         indices = range(min(args.num, len(dataset)))

@@ -8,7 +8,7 @@
 #       --cfg-options pseudo_label_dir=pseudo_mcc     # (a folder under data_root; default pseudo_mcc)
 #
 # Pseudo-label pixels of 255 (the ignore band) are ignored by the loss, as MMSeg ignores VOC's void pixels.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/schedules/schedule_20k.py']
 
 data_root = 'data/weakshapes'
 pseudo_label_dir = 'pseudo_mcc'  # tools/export_pseudo_labels.py --out <data_root>/<this>
@@ -59,17 +59,10 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=5e-4),
-                     clip_grad=None)
+# MMSeg's 20k SGD schedule, shortened to 3k iterations at lr 0.02 for the CPU
+optimizer = dict(lr=0.02)
+optim_wrapper = dict(optimizer=optimizer)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=3000, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=3000, val_interval=1000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+train_cfg = dict(max_iters=3000, val_interval=1000)
+default_hooks = dict(checkpoint=dict(interval=1000, max_keep_ckpts=2))
 randomness = dict(seed=0)

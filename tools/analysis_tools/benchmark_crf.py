@@ -34,25 +34,15 @@ def parse_args():
 
 
 def collect_jobs(args):
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner, load_checkpoint
+    from mmengine.runner import Runner
 
-    import mmwsss  # noqa: F401
-    from mmseg.registry import MODELS
     from mmwsss.evaluation.metrics.wsss_iou_metric import WSSSIoUMetric
-    from mmwsss.utils.launch import load_config
+    from mmwsss.utils.offline import load_segmentor
 
-    init_default_scope('mmseg')
     opts = {**args.cfg_options, 'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False}
     if args.data_root:
         opts['test_dataloader.dataset.data_root'] = args.data_root
-    cfg = load_config(args.config, cfg_options=opts)
-    if args.tta:
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
-    model = MODELS.build(cfg.model).eval()
-    load_checkpoint(model.module if args.tta else model, args.checkpoint, map_location='cpu', logger='silent')
+    model, cfg = load_segmentor(args.config, args.checkpoint, opts, tta=args.tta)
     loader = Runner.build_dataloader(cfg.test_dataloader)
     metric = WSSSIoUMetric(post_processor=dict(cfg.get('crf', dict(type='DenseCRF'))), num_workers=0)
     metric.dataset_meta = loader.dataset.metainfo

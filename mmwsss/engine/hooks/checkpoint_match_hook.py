@@ -1,9 +1,11 @@
 """Refuse checkpoints that do not belong to the model they are loaded into."""
+import logging
 import re
 from typing import Dict, List
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
@@ -33,6 +35,44 @@ def _few(items: List, n: int = 4) -> str:
     return ', '.join(map(str, items[:n])) + (f', ... ({len(items)} in all)' if len(items) > n else '')
 
 
+def check_checkpoint_matches(model, checkpoint: dict, name: str, min_match: float = 0.5, exact: bool = False,
+                             logger=None) -> None:
+    """Raise ``RuntimeError`` when ``checkpoint['state_dict']`` does not belong to ``model`` (rules: the hook's).
+
+    Args:
+        model (nn.Module): the unwrapped model.
+        checkpoint (dict): a loaded mmengine checkpoint.
+        name (str): how to name the checkpoint in messages (its path).
+        min_match (float): fraction of the model's tensors that must match by name and shape (``exact=False``).
+        exact (bool): require every tensor, no extra ones, same shapes (resume).
+        logger: where partial matches are reported (a warning); None for ``print_log``.
+    """
+    model_state = model.state_dict()
+    missing, unexpected, mismatched = compare_state_dicts(model_state, checkpoint['state_dict'])
+    saved = _saved_model_description(checkpoint)
+    details = '; '.join(s for s in (
+        f'{len(missing)} of the model\'s {len(model_state)} tensors missing ({_few(missing)})' if missing else '',
+        f'{len(unexpected)} unexpected ({_few(unexpected)})' if unexpected else '',
+        f'{len(mismatched)} with other shapes (' + _few([f'{k}: model {m} vs checkpoint {c}'
+                                                         for k, m, c in mismatched], 3) + ')'
+        if mismatched else '') if s)
+    if exact:
+        if details:
+            raise RuntimeError(f'cannot resume from {name}{saved}: it does not match {type(model).__name__}: '
+                               f'{details}. Resume needs the checkpoint of this very config; use load_from '
+                               'to start a new run from other weights.')
+        return
+    matched = len(model_state) - len(missing) - len(mismatched)
+    if matched < min_match * len(model_state):
+        raise RuntimeError(f'{name}{saved} is not a checkpoint of this {type(model).__name__}: only {matched} '
+                           f'of its {len(model_state)} tensors match by name and shape ({details}). Check the '
+                           'checkpoint path and the config (backbone arch, embed dims, heads).')
+    if details:
+        message = f'CheckpointMatchHook: {name} partly matches the model: {details}'
+        logger.warning(message) if logger is not None else print_log(message, logger='current',
+                                                                     level=logging.WARNING)
+
+
 @HOOKS.register_module()
 class CheckpointMatchHook(Hook):
     """Checks a checkpoint against the model before mmengine loads it (``after_load_checkpoint``).
@@ -59,30 +99,11 @@ class CheckpointMatchHook(Hook):
         if 'state_dict' not in checkpoint:
             return  # not an mmengine checkpoint (e.g. a bare state dict): mmengine's own loader reports it
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        model_state = model.state_dict()
-        missing, unexpected, mismatched = compare_state_dicts(model_state, checkpoint['state_dict'])
         name = runner._load_from or 'the checkpoint'
-        saved = _saved_model_description(checkpoint)
-        details = '; '.join(s for s in (
-            f'{len(missing)} of the model\'s {len(model_state)} tensors missing ({_few(missing)})' if missing else '',
-            f'{len(unexpected)} unexpected ({_few(unexpected)})' if unexpected else '',
-            f'{len(mismatched)} with other shapes (' + _few([f'{k}: model {m} vs checkpoint {c}'
-                                                             for k, m, c in mismatched], 3) + ')'
-            if mismatched else '') if s)
+        check_checkpoint_matches(model, checkpoint, name, min_match=self.min_match, exact=runner._resume,
+                                 logger=runner.logger)
         if runner._resume:
-            if details:
-                raise RuntimeError(f'cannot resume from {name}{saved}: it does not match {type(model).__name__}: '
-                                   f'{details}. Resume needs the checkpoint of this very config; use load_from '
-                                   'to start a new run from other weights.')
             self._check_classes(runner, checkpoint, name)
-            return
-        matched = len(model_state) - len(missing) - len(mismatched)
-        if matched < self.min_match * len(model_state):
-            raise RuntimeError(f'{name}{saved} is not a checkpoint of this {type(model).__name__}: only {matched} '
-                               f'of its {len(model_state)} tensors match by name and shape ({details}). Check the '
-                               'checkpoint path and the config (backbone arch, embed dims, heads).')
-        if details:
-            runner.logger.warning(f'CheckpointMatchHook: {name} partly matches the model: {details}')
 
     @staticmethod
     def _check_classes(runner, checkpoint: dict, name: str) -> None:
