@@ -6,7 +6,7 @@ from typing import Dict, List
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 from mmseg.registry import HOOKS
 
@@ -98,7 +98,10 @@ class CheckpointMatchHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if 'state_dict' not in checkpoint:
             return  # not an mmengine checkpoint (e.g. a bare state dict): mmengine's own loader reports it
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = runner.model
+        # mmengine loads into the wrapped model: DDP's and the test-time-augmentation wrapper's .module
+        while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+            model = model.module
         name = runner._load_from or 'the checkpoint'
         check_checkpoint_matches(model, checkpoint, name, min_match=self.min_match, exact=runner._resume,
                                  logger=runner.logger)
