@@ -123,7 +123,7 @@ def main():
     stale = set(partial)  # left in place: the resume must ignore them
 
     # 2) resume, and kill again between two checkpoints
-    line = run_and_kill(train_cmd(args, killed, resume=True), rf'Iter\(train\) \[{kill_between}/')
+    line = run_and_kill(train_cmd(args, killed, resume=True), rf'Iter\(train\) \[\s*{kill_between}/')
     done, partial = checkpoint_files(killed)
     partial = [p for p in partial if p not in stale]
     complete = all(is_complete_checkpoint(p) for p in done)
