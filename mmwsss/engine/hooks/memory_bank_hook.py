@@ -44,6 +44,8 @@ class MemoryBankHook(Hook):
             raise ValueError(f'interval must be >= 1, got {interval}')
         self.interval, self.bank_attr = int(interval), bank_attr
         self.momentum, self.min_count = momentum, min_count
+        self._window = None  # the open window (summed over ranks) to save with this iteration's checkpoint
+        self._resumed_window = None  # the window loaded by --resume, applied in before_train
 
     def _bank(self, runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -63,7 +65,7 @@ class MemoryBankHook(Hook):
         bank = self._bank(runner)
         if hasattr(bank, 'reset_accumulators'):
             bank.reset_accumulators()
-        window, self._resumed_window = getattr(self, '_resumed_window', None), None
+        window, self._resumed_window = self._resumed_window, None
         if window is not None and get_rank() == 0:
             bank.accumulate(window['sums'], window['counts'])
         if window is not None:
@@ -103,7 +105,7 @@ class MemoryBankHook(Hook):
         return dict(sums=packed[:, :-1].cpu(), counts=packed[:, -1].cpu())
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if getattr(self, '_window', None) is not None:
+        if self._window is not None:
             checkpoint['memory_bank_window'] = self._window
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
