@@ -32,10 +32,13 @@ LABEL_SOURCES = ('file', 'mask', 'xml', None)
 def seeded_generators(seed: int):
     """Seed python's, numpy's and torch's CPU generators with ``seed`` inside the block; restore them after."""
     py_state, np_state = random.getstate(), np.random.get_state()
+    # one independent seed per library: numpy's legacy generator and torch's are both MT19937 seeded the same way,
+    # so one shared seed would give them the same stream (e.g. a flip decision tied to a colour jitter)
+    py_seed, np_seed, torch_seed = np.random.SeedSequence(int(seed)).generate_state(3)
     with torch.random.fork_rng(devices=[]):
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.default_generator.manual_seed(seed)  # CPU only: CUDA streams are not the pipeline's
+        random.seed(int(py_seed))
+        np.random.seed(int(np_seed))
+        torch.default_generator.manual_seed(int(torch_seed))  # CPU only: CUDA streams are not the pipeline's
         try:
             yield
         finally:
