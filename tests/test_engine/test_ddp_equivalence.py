@@ -76,9 +76,13 @@ def test_two_processes_equal_one_process_with_accumulation(method, tiny_weakshap
             expected = (acc[2 * t - 1][term] + acc[2 * t][term]) / 2
             dev = abs(value - expected) / max(abs(expected), 1e-3)
             worst[t] = max(worst.get(t, 0.0), dev)
-            tol = 1e-5  # float rounding: the two runs add the same numbers in another order
-            assert dev < tol, (f'iteration {t}: {term} = {value} with 2 processes, {expected} with 1 process + '
-                               f'accumulation (relative deviation {dev:.2e})')
+            # step 1: same weights, only the order of float additions differs. Later the weights differ by AdamW's
+            # amplified rounding (see below), which moves the losses by ~1e-5 relative, and small terms (SMCM ~2e-3)
+            # by ~1e-6 absolute (measured); the EMA bug this test found gave 1.6e-2 relative at step 3
+            rel, absolute = (1e-5, 1e-7) if t == 1 else (1e-3, 1e-5)
+            assert abs(value - expected) <= absolute + rel * abs(expected), (
+                f'iteration {t}: {term} = {value} with 2 processes, {expected} with 1 process + accumulation '
+                f'(relative deviation {dev:.2e})')
     print(f'{method}: largest relative deviation of a loss term per iteration:',
           ', '.join(f'{t}: {d:.1e}' for t, d in worst.items()))
 
