@@ -64,7 +64,8 @@ def test_sigkill_during_save_and_between_checkpoints_then_resume(tiny_weakshapes
     """tools/misc/kill_resume_check.py on MSFC: kills while iter_2.pth is written and after iteration 5."""
     proc = run_tool(['tools/misc/kill_resume_check.py', 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
                      '--work-dir', str(tmp_path), '--iters', '6', '--checkpoint-interval', '2', '--cfg-options',
-                     f'train_dataloader.dataset.data_root={tiny_weakshapes}', 'train_dataloader.batch_size=2',
+                     f'train_dataloader.dataset.data_root={tiny_weakshapes}',
+                     f'val_dataloader.dataset.data_root={tiny_weakshapes}', 'train_dataloader.batch_size=2',
                      'custom_hooks.0.expected=2', 'custom_hooks.1.interval=3', 'model.memory_bank.min_count=1',
                      'model.aux_losses.3.start_iter=3', 'model.seg_start_iter=1'])
     out = proc.stdout
