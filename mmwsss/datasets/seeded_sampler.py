@@ -32,7 +32,7 @@ class SeededInfiniteSampler(Sampler):
     """``InfiniteSampler`` order (a new permutation per pass), yielding ``(index, sample_seed)`` pairs.
 
     The global stream is the same for any number of processes; rank ``r`` of ``w`` takes positions
-    ``r, r + w, r + 2w, ...``, so at iteration ``t`` with ``b`` images per process, 1 process x ``w*b`` images and
+    ``r, r + w, r + 2w, ...`` (from ``start + r`` after :meth:`fast_forward`), so at iteration ``t`` with ``b`` images per process, 1 process x ``w*b`` images and
     ``w`` processes x ``b`` images train on the same samples with the same seeds.
 
     The dataset must accept the pairs (``accepts_seeded_indices = True``, as
@@ -66,18 +66,33 @@ class SeededInfiniteSampler(Sampler):
         if self.size == 0:
             raise ValueError(f'SeededInfiniteSampler: {type(dataset).__name__} is empty')
         self.seed = sync_random_seed() if seed is None else int(seed)
+        self.start = 0
 
-    def _indices(self) -> Iterator[int]:
+    def fast_forward(self, position: int) -> None:
+        """Make the next ``iter(sampler)`` begin at global stream position ``position``.
+
+        Used on ``--resume`` by :class:`~mmwsss.engine.FastForwardIterBasedTrainLoop`: the samples of the trained
+        iterations are skipped without being loaded (the stream is a function of the seed and the position only,
+        so nothing about them has to be replayed).
+        """
+        if position < 0:
+            raise ValueError(f'SeededInfiniteSampler.fast_forward: position must be >= 0, got {position}')
+        self.start = int(position)
+
+    def _indices(self, start: int) -> Iterator[int]:
+        """Dataset indices of the global stream from position ``start`` on."""
         generator = torch.Generator()
         generator.manual_seed(self.seed)
+        passes, offset = divmod(start, self.size)
+        for _ in range(passes if self.shuffle else 0):  # keep the generator where the stream has it
+            torch.randperm(self.size, generator=generator)
         while True:
-            if self.shuffle:
-                yield from torch.randperm(self.size, generator=generator).tolist()
-            else:
-                yield from range(self.size)
+            order = torch.randperm(self.size, generator=generator).tolist() if self.shuffle else range(self.size)
+            yield from order[offset:]
+            offset = 0
 
     def __iter__(self) -> Iterator[Tuple[int, int]]:
-        stream = ((idx, sample_seed(self.seed, pos)) for pos, idx in enumerate(self._indices()))
+        stream = ((idx, sample_seed(self.seed, pos)) for pos, idx in enumerate(self._indices(self.start), self.start))
         yield from itertools.islice(stream, self.rank, None, self.world_size)
 
     def __len__(self) -> int:

@@ -31,6 +31,23 @@ def test_ranks_split_one_global_stream(monkeypatch):
     assert other != single
 
 
+@pytest.mark.parametrize('shuffle', [True, False])
+@pytest.mark.parametrize('position', [0, 6, 10, 24, 37])
+def test_fast_forward_starts_the_same_stream_later(monkeypatch, shuffle, position):
+    """fast_forward(p) == the stream from position p on (across pass boundaries), for 1 and for 2 ranks."""
+    full = list(itertools.islice(SeededInfiniteSampler(_Items(range(10)), shuffle=shuffle, seed=3), 60))
+    sampler = SeededInfiniteSampler(_Items(range(10)), shuffle=shuffle, seed=3)
+    sampler.fast_forward(position)
+    assert list(itertools.islice(sampler, 60 - position)) == full[position:]
+    for rank in (0, 1):
+        monkeypatch.setattr(seeded_sampler, 'get_dist_info', lambda rank=rank: (rank, 2))
+        sampler = SeededInfiniteSampler(_Items(range(10)), shuffle=shuffle, seed=3)
+        sampler.fast_forward(position)
+        assert list(itertools.islice(sampler, 10)) == full[position + rank:position + 20:2]
+    with pytest.raises(ValueError, match='position must be >= 0'):
+        sampler.fast_forward(-1)
+
+
 def test_sampler_refuses_datasets_that_take_only_indices():
     with pytest.raises(TypeError, match="use it with an mmwsss WeakSegDataset, or use sampler=dict"):
         SeededInfiniteSampler(list(range(4)), seed=0)

@@ -71,6 +71,9 @@ def test_resume_continues_bit_for_bit(method, tiny_weakshapes, tmp_path):
                      *train_options(tiny_weakshapes, 4, extra)])
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 0, iter: 2' in log and 'RandomStateHook: restored the random state' in log
+    # the trained batches are skipped by position, not loaded again (FastForwardIterBasedTrainLoop)
+    assert 'Fast-forwarded the data stream to sample 4 (iteration 2)' in log
+    assert 'Advance dataloader' not in log and 'Replaying' not in log
 
     a = load_checkpoint_file(osp.join(straight, 'iter_4.pth'))
     b = load_checkpoint_file(osp.join(resumed, 'iter_4.pth'))
@@ -78,6 +81,8 @@ def test_resume_continues_bit_for_bit(method, tiny_weakshapes, tmp_path):
     assert_same(a['state_dict'], b['state_dict'], 'model state (weights, EMA teacher, buffers)')
     assert_same(a['optimizer'], b['optimizer'], 'optimizer state')
     assert_same(a['param_schedulers'], b['param_schedulers'], 'LR scheduler state')
+    positions = [c['message_hub']['runtime_info']['train_stream_position'] for c in (a, b)]
+    assert positions == [8, 8], f'samples drawn in 4 iterations of 2 images: {positions}'
     if method == 'msfc':
         assert 'resumed the open update window' in log
         assert a['state_dict']['memory_bank.initialised'].any(), 'the bank was never updated: nothing compared'
@@ -88,3 +93,21 @@ def test_resume_continues_bit_for_bit(method, tiny_weakshapes, tmp_path):
     for it in (3, 4):
         assert first[it] == second[it], f'iteration {it} logged {first[it]} straight but {second[it]} resumed'
     assert 'decode.loss_seg' in first[4] and ('loss_mem' in first[4]) == (method == 'msfc')
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize('first_run,why', [
+    (['train_cfg.type=IterBasedTrainLoop'], 'the checkpoint has no "train_stream_position"'),
+    (['train_dataloader.sampler.type=InfiniteSampler'], 'InfiniteSampler cannot be fast-forwarded'),
+])
+def test_resume_falls_back_to_replay(first_run, why, tiny_weakshapes, tmp_path):
+    """A checkpoint of mmengine's loop, or a sampler without fast_forward: the loop replays, says why, and counts on."""
+    config, work_dir = CONFIGS['mcc'][0], str(tmp_path / 'run')
+    sampler = [o for o in first_run if 'sampler' in o]  # the resumed run keeps the first run's sampler
+    run_tool(['tools/train.py', config, '--work-dir', work_dir, *train_options(tiny_weakshapes, 2, first_run)])
+    proc = run_tool(['tools/train.py', config, '--work-dir', work_dir, '--resume',
+                     *train_options(tiny_weakshapes, 3, sampler)])
+    log = proc.stdout + proc.stderr
+    assert f'Replaying 2 iterations of data loading to skip trained samples: {why}' in log
+    final = load_checkpoint_file(osp.join(work_dir, 'iter_3.pth'))
+    assert final['message_hub']['runtime_info']['train_stream_position'] == 6
