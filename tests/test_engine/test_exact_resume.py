@@ -111,3 +111,16 @@ def test_resume_falls_back_to_replay(first_run, why, tiny_weakshapes, tmp_path):
     assert f'Replaying 2 iterations of data loading to skip trained samples: {why}' in log
     final = load_checkpoint_file(osp.join(work_dir, 'iter_3.pth'))
     assert final['message_hub']['runtime_info']['train_stream_position'] == 6
+
+
+@pytest.mark.timeout(300)
+def test_benchmark_resume_script(tiny_weakshapes, tmp_path):
+    """tools/misc/benchmark_resume.py, short: both loops resume the relabelled checkpoint, each its own way."""
+    proc = run_tool(['tools/misc/benchmark_resume.py', CONFIGS['mcc'][0], '--work-dir', str(tmp_path),
+                     '--resume-iter', '5', '--cfg-options', f'train_dataloader.dataset.data_root={tiny_weakshapes}',
+                     f'val_dataloader.dataset.data_root={tiny_weakshapes}', 'train_dataloader.batch_size=2',
+                     'custom_hooks.0.expected=2'])
+    out = proc.stdout
+    assert 'resume at iteration 5 (2 images per iteration, 10 samples to skip)' in out
+    assert 'Advance dataloader 5 steps' in out and 'Fast-forwarded the data stream to sample 10 (iteration 5)' in out
+    assert 'ratio (replay / fast-forward)' in out
