@@ -45,9 +45,10 @@ def main():
         if optim_wrapper == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in your config.', logger='current', level=logging.WARNING)
         else:
-            assert optim_wrapper == 'OptimWrapper', (
-                '`--amp` is only supported when the optimizer wrapper type is `OptimWrapper` but got '
-                f'{optim_wrapper}.')
+            # FiniteGradOptimWrapper's check is replaced by the AMP loss scaler, which skips steps with inf gradients
+            assert optim_wrapper in ('OptimWrapper', 'FiniteGradOptimWrapper'), (
+                '`--amp` is only supported when the optimizer wrapper type is `OptimWrapper` or '
+                f'`FiniteGradOptimWrapper` but got {optim_wrapper}.')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
 

@@ -1,6 +1,7 @@
 from .checkpoint_io import find_resumable_checkpoint, register_atomic_local_backend
+from .optim_wrapper import FiniteGradOptimWrapper
 from .loops import STREAM_POSITION_KEY, FastForwardIterBasedTrainLoop
 from .hooks import *  # noqa: F401,F403  (registers the hooks)
 
-__all__ = ['FastForwardIterBasedTrainLoop', 'STREAM_POSITION_KEY', 'find_resumable_checkpoint',
-           'register_atomic_local_backend']
+__all__ = ['FastForwardIterBasedTrainLoop', 'FiniteGradOptimWrapper', 'STREAM_POSITION_KEY',
+           'find_resumable_checkpoint', 'register_atomic_local_backend']

@@ -64,3 +64,57 @@ def test_nan_stops_every_ddp_rank_instead_of_hanging(tiny_weakshapes, tmp_path):
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert log.count('FloatingPointError: non-finite loss at iteration 3: loss_mcc=nan') >= 2, log[-3000:]
+
+
+class _SqrtAtZero(torch.nn.Module):
+    """A finite loss (0) whose gradient is NaN: d sqrt(u)/du is infinite at u = 0, times du/dw = 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(4))
+        self.b = torch.nn.Parameter(torch.ones(2))
+
+    def forward(self):
+        return torch.sqrt((self.w - self.w.detach()) ** 2).sum() + (self.b ** 2).sum()
+
+
+def _one_step(wrapper_type):
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    import mmwsss  # noqa: F401  (registers FiniteGradOptimWrapper)
+    model = _SqrtAtZero()
+    wrapper = build_optim_wrapper(model, dict(type=wrapper_type, clip_grad=dict(max_norm=1.0),
+                                              optimizer=dict(type='SGD', lr=0.1)))
+    with wrapper.optim_context(model):
+        loss = model()
+    assert torch.isfinite(loss)
+    wrapper.update_params(loss)
+    return model
+
+
+def test_non_finite_gradient_of_a_finite_loss_stops_before_the_step():
+    with pytest.raises(FloatingPointError, match=r'non-finite gradient at iteration 1 in 1 parameter tensor\(s\): '
+                                                  r'w \(nan in 4 of 4\)\.') as info:
+        _one_step('FiniteGradOptimWrapper')
+    assert 'b (' not in str(info.value), 'a parameter with a finite gradient was named'
+    # the control: mmengine's wrapper clips by max_norm / nan and writes NaN into every weight, b included
+    model = _one_step('OptimWrapper')
+    assert torch.isnan(model.w).all() and torch.isnan(model.b).all()
+
+
+@pytest.mark.timeout(300)
+def test_nan_gradient_stops_training_with_the_loss_guard_off(tiny_weakshapes, tmp_path):
+    """With model.nan_guard=False the NaN loss reaches backward; the optimizer wrapper still stops it."""
+    work = str(tmp_path)
+    proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work,
+                           *_nan_options(tiny_weakshapes, 'custom_hooks.0.expected=2', 'model.nan_guard=False')],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    message = log.split('FloatingPointError: ')[-1]
+    assert message.startswith('non-finite gradient at iteration 3 in '), log[-3000:]
+    assert 'backbone.' in message.split('. ')[0], 'the parameters are not named'
+    assert 'Iter(train) [2/6]' in log and 'Iter(train) [3/6]' not in log
+    state = load_checkpoint_file(osp.join(work, 'iter_2.pth'))['state_dict']
+    assert all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())

@@ -4,7 +4,8 @@
 # at iteration 1,500); afterwards it equals the reference's base * (1 - k / max_iters) ** 0.9.
 max_iters = 20000
 optim_wrapper = dict(
-    type='OptimWrapper',
+    # stops before clipping/stepping on a NaN/Inf gradient, naming the parameters (mmwsss/engine/optim_wrapper.py)
+    type='FiniteGradOptimWrapper',
     optimizer=dict(type='AdamW', lr=6e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [

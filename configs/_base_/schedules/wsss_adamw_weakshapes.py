@@ -2,7 +2,8 @@
 # pretrained backbone, so the backbone is not slowed down 10x) and warm-up/segmentation start scaled down.
 max_iters = 700
 optim_wrapper = dict(
-    type='OptimWrapper',
+    # stops before clipping/stepping on a NaN/Inf gradient, naming the parameters (mmwsss/engine/optim_wrapper.py)
+    type='FiniteGradOptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
