@@ -38,20 +38,29 @@ def _nan_options(root, *extra):
             'model.aux_losses.1.start_iter=2', 'model.aux_losses.1.loss_weight=nan', *extra]
 
 
-@pytest.mark.timeout(600)
-def test_nan_stops_training_naming_term_iteration_and_images(tiny_weakshapes, tmp_path):
-    work = str(tmp_path)
+def _train_into_nan(root, work, *extra, timeout):
+    """Run tools/train.py on one process with the NaN injected; return the combined log, asserting it failed."""
     proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work,
-                           *_nan_options(tiny_weakshapes, 'custom_hooks.0.expected=2')],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
-    log = proc.stdout + proc.stderr
+                           *_nan_options(root, 'custom_hooks.0.expected=2', *extra)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode != 0
-    assert 'FloatingPointError: non-finite loss at iteration 3: loss_mcc=nan' in log
-    assert 'ws_0' in log.split('FloatingPointError')[-1], 'the batch images are not named'
+    return proc.stdout + proc.stderr
+
+
+def _assert_stopped_in_iteration_3_with_a_clean_checkpoint(log, work):
     assert 'Iter(train) [2/6]' in log and 'Iter(train) [3/6]' not in log
     assert not osp.exists(osp.join(work, 'iter_4.pth'))
     state = load_checkpoint_file(osp.join(work, 'iter_2.pth'))['state_dict']
     assert all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
+
+
+@pytest.mark.timeout(600)
+def test_nan_stops_training_naming_term_iteration_and_images(tiny_weakshapes, tmp_path):
+    work = str(tmp_path)
+    log = _train_into_nan(tiny_weakshapes, work, timeout=600)
+    assert 'FloatingPointError: non-finite loss at iteration 3: loss_mcc=nan' in log
+    assert 'ws_0' in log.split('FloatingPointError')[-1], 'the batch images are not named'
+    _assert_stopped_in_iteration_3_with_a_clean_checkpoint(log, work)
 
 
 @pytest.mark.timeout(300)
@@ -107,14 +116,8 @@ def test_non_finite_gradient_of_a_finite_loss_stops_before_the_step():
 def test_nan_gradient_stops_training_with_the_loss_guard_off(tiny_weakshapes, tmp_path):
     """With model.nan_guard=False the NaN loss reaches backward; the optimizer wrapper still stops it."""
     work = str(tmp_path)
-    proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work,
-                           *_nan_options(tiny_weakshapes, 'custom_hooks.0.expected=2', 'model.nan_guard=False')],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    log = _train_into_nan(tiny_weakshapes, work, 'model.nan_guard=False', timeout=300)
     message = log.split('FloatingPointError: ')[-1]
     assert message.startswith('non-finite gradient at iteration 3 in '), log[-3000:]
     assert 'backbone.' in message.split('. ')[0], 'the parameters are not named'
-    assert 'Iter(train) [2/6]' in log and 'Iter(train) [3/6]' not in log
-    state = load_checkpoint_file(osp.join(work, 'iter_2.pth'))['state_dict']
-    assert all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
+    _assert_stopped_in_iteration_3_with_a_clean_checkpoint(log, work)
