@@ -75,16 +75,17 @@ def test_two_processes_equal_one_process_with_accumulation(method, tiny_weakshap
         for term, value in ddp[t].items():
             expected = (acc[2 * t - 1][term] + acc[2 * t][term]) / 2
             dev = abs(value - expected) / max(abs(expected), 1e-3)
-            worst[t] = max(worst.get(t, 0.0), dev)
+            if dev >= worst.get(t, (0.0,))[0]:
+                worst[t] = (dev, term, abs(value - expected))
             # step 1: same weights, only the order of float additions differs. Later the weights differ by AdamW's
             # amplified rounding (see below), which moves the losses by ~1e-5 relative, and small terms (SMCM ~2e-3)
-            # by ~1e-6 absolute (measured); the EMA bug this test found gave 1.6e-2 relative at step 3
+            # by up to 2e-6 absolute (measured: loss_smcm at MSFC step 6); the EMA bug this test found gave 1.6e-2 relative at step 3
             rel, absolute = (1e-5, 1e-7) if t == 1 else (1e-3, 1e-5)
             assert abs(value - expected) <= absolute + rel * abs(expected), (
                 f'iteration {t}: {term} = {value} with 2 processes, {expected} with 1 process + accumulation '
                 f'(relative deviation {dev:.2e})')
-    print(f'{method}: largest relative deviation of a loss term per iteration:',
-          ', '.join(f'{t}: {d:.1e}' for t, d in worst.items()))
+    print(f'{method}: largest relative deviation of a loss term per iteration (term, absolute deviation):',
+          ', '.join(f'{t}: {d:.1e} ({term}, {a:.1e})' for t, (d, term, a) in worst.items()))
 
     a = load_checkpoint_file(osp.join(ddp_dir, f'iter_{ITERS}.pth'))['state_dict']
     b = load_checkpoint_file(osp.join(acc_dir, f'iter_{2 * ITERS}.pth'))['state_dict']
