@@ -60,8 +60,7 @@ val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 # MMSeg's 20k SGD schedule, shortened to 3k iterations at lr 0.02 for the CPU
-optimizer = dict(lr=0.02)
-optim_wrapper = dict(optimizer=optimizer)
+optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=3000, by_epoch=False)]
 train_cfg = dict(max_iters=3000, val_interval=1000)
 default_hooks = dict(checkpoint=dict(interval=1000, max_keep_ckpts=2))

@@ -1,9 +1,9 @@
 # WeakShapes (synthetic; mmwsss/datasets/weakshapes.py), 5 shape classes + background, 128 px images, with
 # image-level labels. Generate: python tools/dataset_converters/make_weakshapes.py data/weakshapes
 # The views of the 448 px recipes scaled to a 96 px crop; training reads images and labels only.
+_base_ = ['./weak_loaders.py']
 dataset_type = 'WeakShapesDataset'
 data_root = 'data/weakshapes'
-label_file = 'cls_labels_onehot.npy'
 crop_size = (96, 96)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -33,29 +33,18 @@ tta_pipeline = [
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
-    persistent_workers=True,
-    # InfiniteSampler order + a seed per drawn sample: augmentations and MCC/ToCo views independent of the
-    # number of workers/processes and of --resume (mmwsss/datasets/seeded_sampler.py)
-    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(img_path='JPEGImages'),  # no seg_map_path: training never reads masks
+        data_prefix=dict(img_path='JPEGImages'),
         ann_file='ImageSets/Segmentation/train.txt',
-        label_file=label_file,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
         ann_file='ImageSets/Segmentation/val.txt',
-        label_file=label_file,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator

@@ -2,8 +2,11 @@
 # warm-up over 1,500 iterations from 1e-6 x, poly 0.9 over the whole run. MMEngine chains the two schedulers
 # multiplicatively, so during warm-up the lr is the reference's ramp times the poly factor (at most 7% lower,
 # at iteration 1,500); afterwards it equals the reference's base * (1 - k / max_iters) ** 0.9.
+# Loops and hooks (the fast-forwarding train loop, the reliability hooks) come from schedule_20k.py.
+_base_ = ['./schedule_20k.py']
 max_iters = 20000
 optim_wrapper = dict(
+    _delete_=True,
     # stops before clipping/stepping on a NaN/Inf gradient, naming the parameters (mmwsss/engine/optim_wrapper.py)
     type='FiniteGradOptimWrapper',
     optimizer=dict(type='AdamW', lr=6e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
@@ -12,24 +15,9 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0, end=max_iters),
 ]
-# FastForwardIterBasedTrainLoop: --resume jumps the seeded data stream to the checkpoint instead of re-loading
-# every trained batch (mmwsss/engine/loops.py); other samplers fall back to mmengine's replay
-train_cfg = dict(type='FastForwardIterBasedTrainLoop', max_iters=max_iters, val_interval=2000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=2000)
 # The decode head and the contrast modules join the loss after their start iteration.
 find_unused_parameters = True
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=200, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'),
-    # mmwsss reliability hooks (docs/reliability.md): each process's random state in the checkpoint for an exact
-    # --resume, checkpoints checked against the model before loading, dataset classes against the model
-    random_state=dict(type='RandomStateHook'),
-    checkpoint_match=dict(type='CheckpointMatchHook'),
-    dataset_model_check=dict(type='DatasetModelCheckHook'))
+default_hooks = dict(logger=dict(interval=200), checkpoint=dict(max_keep_ckpts=3))
 randomness = dict(seed=0)
 custom_hooks = [dict(type='GlobalBatchInfoHook', expected=4)]

@@ -5,8 +5,6 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0, end=max_iters),
 ]
-# FastForwardIterBasedTrainLoop: --resume jumps the seeded data stream to the checkpoint instead of re-loading
-# every trained batch (mmwsss/engine/loops.py); other samplers fall back to mmengine's replay
-train_cfg = dict(type='FastForwardIterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
+train_cfg = dict(max_iters=max_iters, val_interval=4000)
 default_hooks = dict(checkpoint=dict(interval=4000))
 custom_hooks = [dict(type='GlobalBatchInfoHook', expected=8)]
