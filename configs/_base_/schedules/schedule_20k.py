@@ -1,7 +1,7 @@
 # Iteration-based schedule of the ToCo/MCC VOC recipes' length (20k iterations), MMSeg layout.
 # FiniteGradOptimWrapper: stops before the step on a NaN/Inf gradient, naming the parameters
-optim_wrapper = dict(type='FiniteGradOptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005),
-                     clip_grad=None)
+optim_wrapper = dict(
+    type='FiniteGradOptimWrapper', optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005), clip_grad=None)
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=20000, by_epoch=False)]
 # FastForwardIterBasedTrainLoop: --resume jumps the seeded data stream to the checkpoint instead of re-loading
 # every trained batch (mmwsss/engine/loops.py); other samplers fall back to mmengine's replay
