@@ -1,0 +1,204 @@
+"""Record or check golden values: the losses of the first 30 training iterations and ``predict`` outputs.
+
+A refactoring must keep behaviour. Before code moves, ``record`` writes, into ``tests/data/golden/``:
+
+* ``losses.json``: every logged value (each loss term, the total, the gradient norm) of the ToCo, MCC and MSFC
+  WeakShapes configs for iterations 1-30 at seed 0, on a WeakShapes tree generated with seed 0 (32 train / 8 val
+  images), with the decode head from iteration 10 on and, for MSFC, the memory bank updated every 5 iterations
+  so that the memory loss runs;
+* ``msfc_small.pth``: a checkpoint (state dict only) of a small MSFC model (3 blocks of 64 dims) after 12
+  iterations, with its projector, EMA teacher and filled memory bank: the checkpoint an older version of the code
+  wrote;
+* ``predictions.npz``: that checkpoint's ``predict`` outputs on the first two val images for
+  ``test_cfg.output`` ``'seg'`` (logits and labels), ``'cam'`` and ``'pseudo'``.
+
+``check`` runs the same trainings with today's code, loads the committed checkpoint into today's model and
+compares everything (``--atol 0`` by default: bit for bit; CPU, deterministic). Usage::
+
+    python tools/misc/golden_values.py record            # before a refactoring (overwrites the goldens)
+    python tools/misc/golden_values.py check             # after it; exit 1 on any difference
+    python tools/misc/golden_values.py check --methods msfc --skip-predict
+
+The overrides below are spelled for today's config layout; when configs change shape, update them so that they
+still express the same run (the goldens stay as recorded).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+GOLDEN_DIR = osp.join(REPO_ROOT, 'tests', 'data', 'golden')
+ITERS = 30
+SEG_START = 10
+BANK_INTERVAL = 5
+
+CONFIGS = {
+    'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'msfc': 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+}
+# MSFC: the bank updates every BANK_INTERVAL iterations from one contribution on, the memory loss starts then
+MSFC_BANK = [f'custom_hooks.1.interval={BANK_INTERVAL}', 'model.memory_bank.min_count=1',
+             f'model.aux_losses.3.start_iter={BANK_INTERVAL}']
+EXTRA = {'msfc': MSFC_BANK}
+# the small MSFC model of the checkpoint fixture (3 blocks, 64 dims)
+SMALL = ['model.backbone.arch.embed_dims=64', 'model.backbone.arch.num_layers=3', 'model.backbone.arch.num_heads=2',
+         'model.backbone.arch.feedforward_channels=128', 'model.backbone.aux_layer=1',
+         'model.decode_head.in_channels=64', 'model.decode_head.channels=32',
+         'model.projector.in_dims=64', 'model.projector.hidden_dims=64',
+         'model.projector.bottleneck_dims=32', 'model.projector.out_dims=64']
+
+
+def common_options(root, iters):
+    return [f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            f'model.seg_start_iter={SEG_START}', 'default_hooks.logger.interval=1',
+            f'default_hooks.checkpoint.interval={iters}', 'train_cfg.val_interval=100000',
+            'randomness.seed=0', 'randomness.deterministic=True', f'train_cfg.max_iters={iters}']
+
+
+def make_data(root):
+    from mmwsss.datasets import generate_weakshapes
+    generate_weakshapes(root, num_train=32, num_val=8, seed=0, progress=False)
+
+
+def train(method, root, work_dir, iters=ITERS, extra=()):
+    cmd = [sys.executable, 'tools/train.py', CONFIGS[method], '--work-dir', work_dir, '--cfg-options',
+           *common_options(root, iters), *EXTRA.get(method, []), *extra]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f'{" ".join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+    rows = {}
+    for dirpath, _, files in os.walk(work_dir):
+        if 'scalars.json' in files:
+            with open(osp.join(dirpath, 'scalars.json')) as f:
+                for line in f:
+                    row = json.loads(line)
+                    if 'loss' in row:
+                        rows[str(row['step'])] = {k: v for k, v in row.items()
+                                                  if k not in ('time', 'data_time', 'step', 'iter', 'memory')}
+    return rows
+
+
+def predictions(root, checkpoint):
+    """``predict`` outputs of the small MSFC model loaded from ``checkpoint`` on the first two val images."""
+    import numpy as np
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+
+    import mmwsss  # noqa: F401
+    from mmseg.registry import DATASETS, MODELS
+    from mmwsss.compat import load_checkpoint_file
+    from mmwsss.utils.launch import load_config
+
+    init_default_scope('mmseg')
+    opts = dict(o.split('=', 1) for o in SMALL + MSFC_BANK)
+    cfg = load_config(osp.join(REPO_ROOT, CONFIGS['msfc']), cfg_options={k: eval_value(v) for k, v in opts.items()})
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    state = load_checkpoint_file(checkpoint, map_location='cpu')
+    missing, unexpected = model.load_state_dict(state['state_dict'], strict=False)
+    if missing or unexpected:
+        raise SystemExit(f'{checkpoint} does not load: missing {missing}, unexpected {unexpected}')
+    ds_cfg = cfg.val_dataloader.dataset
+    ds_cfg.data_root = root
+    dataset = DATASETS.build(ds_cfg)
+    batch = pseudo_collate([dataset[0], dataset[1]])
+    out = {}
+    with torch.no_grad():
+        for mode in ('seg', 'cam', 'pseudo'):
+            model.test_cfg['output'] = mode
+            results = model.test_step(batch)
+            out[f'{mode}_labels'] = np.stack([r.pred_sem_seg.data.cpu().numpy() for r in results])
+            out[f'{mode}_logits'] = np.stack([r.seg_logits.data.cpu().numpy() for r in results])
+    return out
+
+
+def eval_value(v):
+    try:
+        return json.loads(v)
+    except ValueError:
+        return v
+
+
+def record(args, root, tmp):
+    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    losses = {m: train(m, root, osp.join(tmp, m)) for m in args.methods}
+    path = osp.join(GOLDEN_DIR, 'losses.json')
+    old = json.load(open(path)) if osp.isfile(path) else {}
+    old.update(losses)
+    with open(path, 'w') as f:
+        json.dump(old, f, indent=1, sort_keys=True)
+    print(f'wrote {path}')
+    if not args.skip_predict:
+        import numpy as np
+        import torch
+        work = osp.join(tmp, 'small')
+        train('msfc', root, work, iters=12, extra=SMALL)
+        ckpt = torch.load(osp.join(work, 'iter_12.pth'), map_location='cpu', weights_only=False)
+        small = osp.join(GOLDEN_DIR, 'msfc_small.pth')
+        torch.save({'meta': {'note': 'small MSFC WeakShapes model, 12 iterations, for the golden-value check'},
+                    'state_dict': ckpt['state_dict']}, small)
+        np.savez_compressed(osp.join(GOLDEN_DIR, 'predictions.npz'), **predictions(root, small))
+        print(f'wrote {small} and predictions.npz')
+
+
+def compare(args, root, tmp):
+    import numpy as np
+    golden = json.load(open(osp.join(GOLDEN_DIR, 'losses.json')))
+    failures = []
+    for m in args.methods:
+        rows = train(m, root, osp.join(tmp, m))
+        want = golden[m]
+        worst = 0.0
+        for step, values in want.items():
+            got = rows.get(step)
+            if got is None or set(got) != set(values):
+                failures.append(f'{m} iteration {step}: keys {sorted(values)} vs {sorted(got or {})}')
+                continue
+            for k, v in values.items():
+                diff = abs(got[k] - v)
+                worst = max(worst, diff)
+                if diff > args.atol:
+                    failures.append(f'{m} iteration {step} {k}: golden {v!r}, now {got[k]!r}')
+        terms = sorted({k for v in want.values() for k in v})
+        print(f'{m}: {len(want)} iterations x {len(terms)} logged values ({", ".join(terms)}): '
+              f'largest absolute difference {worst:.3g}')
+    if not args.skip_predict:
+        want = np.load(osp.join(GOLDEN_DIR, 'predictions.npz'))
+        got = predictions(root, osp.join(GOLDEN_DIR, 'msfc_small.pth'))
+        for k in want.files:
+            diff = float(np.abs(want[k].astype(np.float64) - got[k].astype(np.float64)).max())
+            print(f'predict {k}: shape {want[k].shape}, largest absolute difference {diff:.3g}')
+            if diff > args.atol:
+                failures.append(f'predict {k}: largest difference {diff}')
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('mode', choices=['record', 'check'])
+    parser.add_argument('--methods', nargs='+', default=sorted(CONFIGS), choices=sorted(CONFIGS))
+    parser.add_argument('--skip-predict', action='store_true', help='only the training losses')
+    parser.add_argument('--atol', type=float, default=0.0, help='allowed absolute difference (default 0)')
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = osp.join(tmp, 'weakshapes')
+        make_data(root)
+        if args.mode == 'record':
+            record(args, root, tmp)
+            return
+        failures = compare(args, root, tmp)
+    if failures:
+        print('DIFFERENT:\n  ' + '\n  '.join(failures[:40]))
+        raise SystemExit(1)
+    print('SAME as the goldens')
+
+
+if __name__ == '__main__':
+    main()
