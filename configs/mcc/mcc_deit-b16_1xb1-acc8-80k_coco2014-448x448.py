@@ -1,10 +1,10 @@
-# MCC COCO on one GPU with the papers' global batch of 8: 1 image x 8 accumulated steps.
-# Every iteration count is x8 (MMEngine counts forward passes) and the teacher EMA is updated once per accumulation window; see
-# mcc_deit-b16_1xb1-acc4-20k_voc12aug-448x448.py.
+# MCC on COCO on one GPU with the global batch of 8: 1 image(s) x 8 accumulated steps, as the multi-GPU recipe.
+# The model counts its thresholds (segmentation start, term starts, CAM switches, bank and EMA intervals) in
+# optimizer steps, so only MMEngine's own counts change: the accumulation, and the loop, scheduler and hook
+# intervals, which MMEngine counts in forward passes (x8 to keep 80k optimizer steps).
 _base_ = ['./mcc_deit-b16_8xb1-80k_coco2014-448x448.py']
 acc = 8
 optim_wrapper = dict(accumulative_counts=acc)
-model = dict(seg_start_iter=8001 * acc, aux_pseudo_until=12000 * acc, ema_interval=acc)
 train_cfg = dict(max_iters=80000 * acc, val_interval=4000 * acc)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500 * acc),

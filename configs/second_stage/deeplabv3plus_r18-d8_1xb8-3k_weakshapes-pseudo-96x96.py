@@ -8,7 +8,7 @@
 #       --cfg-options pseudo_label_dir=pseudo_mcc     # (a folder under data_root; default pseudo_mcc)
 #
 # Pseudo-label pixels of 255 (the ignore band) are ignored by the loss, as MMSeg ignores VOC's void pixels.
-_base_ = ['../_base_/default_runtime.py', '../_base_/schedules/schedule_20k.py']
+_base_ = ['../_base_/schedules/schedule_20k.py']
 
 data_root = 'data/weakshapes'
 pseudo_label_dir = 'pseudo_mcc'  # tools/export_pseudo_labels.py --out <data_root>/<this>

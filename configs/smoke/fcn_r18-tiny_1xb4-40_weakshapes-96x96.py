@@ -1,6 +1,6 @@
 # Platform smoke test: a stock MMSeg FCN with a tiny ResNet-18 trained fully supervised on WeakShapes for 40
 # iterations on CPU, through mmwsss's tools (train, resume, test, dist_train). No mmwsss model code involved.
-_base_ = ['../_base_/datasets/weakshapes.py', '../_base_/default_runtime.py', '../_base_/schedules/schedule_20k.py']
+_base_ = ['../_base_/datasets/weakshapes.py', '../_base_/schedules/schedule_20k.py']
 
 norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs CUDA; plain BN keeps the smoke CPU-only
 data_preprocessor = dict(

@@ -1,10 +1,13 @@
 from .backbones import WSSSViT
-from .contrast import LocalCropContrast, MaskedViewContrast, PatchTokenContrast
+from .cam import CAMHead, PseudoLabeler
+from .contrast import (LocalCropContrast, MaskedViewContrast, MemoryPrototypeContrast, PatchTokenContrast,
+                       SpatialMultiViewContrast)
 from .data_preprocessor import WeakSegDataPreProcessor
 from .heads import DINOProjectionHead, LargeFOVHead
-from .losses import BalancedSegCELoss, PTCLoss, ViewContrastLoss
+from .losses import BalancedSegCELoss, DenseEnergyLoss, PTCLoss, ViewContrastLoss
 from .segmentors import WeakSegmentor, WSSSTTAModel
 
-__all__ = ['WSSSViT', 'LocalCropContrast', 'MaskedViewContrast', 'PatchTokenContrast', 'WeakSegDataPreProcessor',
-           'DINOProjectionHead', 'LargeFOVHead', 'BalancedSegCELoss', 'PTCLoss', 'ViewContrastLoss',
+__all__ = ['WSSSViT', 'CAMHead', 'PseudoLabeler', 'LocalCropContrast', 'MaskedViewContrast',
+           'MemoryPrototypeContrast', 'PatchTokenContrast', 'SpatialMultiViewContrast', 'WeakSegDataPreProcessor',
+           'DINOProjectionHead', 'LargeFOVHead', 'BalancedSegCELoss', 'DenseEnergyLoss', 'PTCLoss', 'ViewContrastLoss',
            'WeakSegmentor', 'WSSSTTAModel']

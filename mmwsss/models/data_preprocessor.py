@@ -6,6 +6,8 @@ import torch
 from mmseg.models import SegDataPreProcessor
 from mmseg.registry import MODELS
 
+from ..datasets.keys import VIEW_KEYS
+
 
 @MODELS.register_module()
 class WeakSegDataPreProcessor(SegDataPreProcessor):
@@ -16,11 +18,12 @@ class WeakSegDataPreProcessor(SegDataPreProcessor):
     model's device; image-level labels (``gt_img_labels``) arrive on the device with the samples.
 
     Args:
-        view_keys (sequence[str]): data-sample fields holding views. Defaults to ('img_global2', 'img_local').
+        view_keys (sequence[str]): data-sample fields holding views. Defaults to
+            :data:`~mmwsss.datasets.keys.VIEW_KEYS` ('img_global2', 'img_local').
         **kwargs: :class:`mmseg.models.SegDataPreProcessor` arguments.
     """
 
-    def __init__(self, view_keys: Sequence[str] = ('img_global2', 'img_local'), **kwargs) -> None:
+    def __init__(self, view_keys: Sequence[str] = VIEW_KEYS, **kwargs) -> None:
         super().__init__(**kwargs)
         self.view_keys = tuple(view_keys)
 

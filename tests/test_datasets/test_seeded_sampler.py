@@ -71,12 +71,11 @@ def test_seeded_item_is_reproducible_and_leaves_global_generators_alone(tiny_wea
 def test_model_draws_depend_on_the_image_seed_only():
     """WSSSContext.generators: an image's random draws do not depend on the batch it is in."""
     from mmseg.structures import SegDataSample
-    from mmwsss.models.segmentors.context import WSSSContext
+    from fixtures.contexts import make_context
 
     def ctx(seeds):
         samples = [SegDataSample(metainfo=dict(sample_seed=s)) for s in seeds]
-        return WSSSContext(iter=0, inputs=None, data_samples=samples, img_labels=None, img_boxes=None,
-                           cls_token=None, patch_tokens=None, aux_tokens=None, cam=None, aux_cam=None, backbone=None)
+        return make_context(torch.zeros(len(seeds), 3, 4, 4), data_samples=samples)
 
     def draws(seeds, stream='MaskedViewContrast'):
         return [torch.rand(5, generator=g) for g in ctx(seeds).generators('cpu', stream)]

@@ -15,7 +15,7 @@ import torch
 from mmengine.model.weight_init import trunc_normal_
 
 from mmwsss.models.backbones import WSSSViT
-from mmwsss.models.utils import generate_block_masks
+from mmwsss.models.contrast.mcc import generate_block_masks
 
 
 def parse_args():

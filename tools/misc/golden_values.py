@@ -42,15 +42,14 @@ CONFIGS = {
     'msfc': 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
 # MSFC: the bank updates every BANK_INTERVAL iterations from one contribution on, the memory loss starts then
-MSFC_BANK = [f'custom_hooks.1.interval={BANK_INTERVAL}', 'model.memory_bank.min_count=1',
-             f'model.aux_losses.3.start_iter={BANK_INTERVAL}']
+MSFC_BANK = [f'model.aux_losses.mp2m.update_interval={BANK_INTERVAL}', 'model.aux_losses.mp2m.bank.min_count=1']
 EXTRA = {'msfc': MSFC_BANK}
 # the small MSFC model of the checkpoint fixture (3 blocks, 64 dims)
 SMALL = ['model.backbone.arch.embed_dims=64', 'model.backbone.arch.num_layers=3', 'model.backbone.arch.num_heads=2',
          'model.backbone.arch.feedforward_channels=128', 'model.backbone.aux_layer=1',
          'model.decode_head.in_channels=64', 'model.decode_head.channels=32',
-         'model.projector.in_dims=64', 'model.projector.hidden_dims=64',
-         'model.projector.bottleneck_dims=32', 'model.projector.out_dims=64']
+         'model.aux_losses.ctc.projector.in_dims=64', 'model.aux_losses.ctc.projector.hidden_dims=64',
+         'model.aux_losses.ctc.projector.bottleneck_dims=32', 'model.aux_losses.ctc.projector.out_dims=64']
 
 
 def common_options(root, iters):

@@ -1,8 +1,6 @@
 # The ToCo core scaled down for WeakShapes on a CPU: a 6-block ViT (192 dims, 3 heads, 8 px patches) trained
-# from scratch on 96 px crops (12x12 tokens), the LargeFOV head at dilation 2, a small projector, CAMs at
-# scales 1.0 and 0.5 (+ flip).
-num_classes = 6
-high_thr = 0.7
+# from scratch on 96 px crops (12x12 tokens), the LargeFOV head at dilation 2, CAMs at scales 1.0 and 0.5 (+ flip).
+# The method configs add their terms with the small projector (192 -> 512 -> 128 -> 256).
 data_preprocessor = dict(
     type='WeakSegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
@@ -28,17 +26,14 @@ model = dict(
         in_index=1,
         channels=128,
         dilation=2,
-        num_classes=num_classes,
+        num_classes=6,
         align_corners=False,
         loss_decode=dict(type='BalancedSegCELoss', loss_weight=0.1)),
-    cam_scales=(1.0, 0.5),  # CPU budget: the 1.5x pass costs as much as the other two together
-    high_thr=high_thr,
-    low_thr=0.25,
-    pseudo_cam='final',
-    par=dict(num_iter=10, dilations=(1, 2, 4, 8, 12, 24), w1=0.3, w2=0.01),
+    cam_head=dict(scales=(1.0, 0.5)),  # CPU budget: the 1.5x pass costs as much as the other two together
+    thr=(0.25, 0.7),
+    pseudo_label=dict(cam=dict(source='final'), par=dict(num_iter=10, dilations=(1, 2, 4, 8, 12, 24), w1=0.3, w2=0.01),
+                      par_scale=0.5),
     seg_start_iter=300,  # 2000 of 20000 in the reference; later here, since CAMs start from scratch
-    projector=dict(type='DINOProjectionHead', in_dims=192, hidden_dims=512, bottleneck_dims=128, out_dims=256),
-    ema_momentum=0.9,
-    aux_losses=[dict(type='PatchTokenContrast', loss_weight=0.2, high_thr=high_thr, low_thr=0.25)],
+    aux_losses=dict(ptc=dict(type='PatchTokenContrast', loss=dict(loss_weight=0.2), cam=dict(source='aux'))),
     train_cfg=dict(),
     test_cfg=dict(mode='whole', output='seg', bkg_thr=0.5))

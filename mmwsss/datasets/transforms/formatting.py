@@ -5,7 +5,7 @@ import torch
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
-VIEW_KEYS = ('img_global2', 'img_local')
+from ..keys import IMG_BOX, IMG_LABELS, SAMPLE_SEED, VIEW_KEYS, VIEW_META
 
 
 def _to_chw_tensor(img: np.ndarray) -> torch.Tensor:
@@ -28,15 +28,15 @@ class PackWeakSegInputs(PackSegInputs):
     """
 
     def __init__(self, meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-                                  'flip', 'flip_direction', 'reduce_zero_label', 'img_box', 'view_meta', 'stem',
-                                  'sample_seed')):
+                                  'flip', 'flip_direction', 'reduce_zero_label', IMG_BOX, VIEW_META, 'stem',
+                                  SAMPLE_SEED)):
         super().__init__(meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)
         sample = packed['data_samples']
-        if 'gt_img_labels' in results:
-            sample.gt_img_labels = torch.as_tensor(np.asarray(results['gt_img_labels'], dtype=np.float32))
+        if IMG_LABELS in results:
+            sample.set_field(torch.as_tensor(np.asarray(results[IMG_LABELS], dtype=np.float32)), IMG_LABELS)
         for key in VIEW_KEYS:
             if key in results:
                 sample.set_field(_to_chw_tensor(results[key]), key)

@@ -7,6 +7,8 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
 
+from ..keys import IMG_BOX
+
 
 @TRANSFORMS.register_module()
 class RandomRescale(BaseTransform):
@@ -99,7 +101,7 @@ class RandomCropWithBox(BaseTransform):
             results[key] = np.ascontiguousarray(crop(results[key], self.seg_pad_val))
         top, left = max(off[0] - y0, 0), max(off[1] - x0, 0)
         bottom, right = min(off[0] + h - y0, ch), min(off[1] + w - x0, cw)
-        results['img_box'] = (int(top), int(bottom), int(left), int(right))
+        results[IMG_BOX] = (int(top), int(bottom), int(left), int(right))
         results['img_shape'] = results['img'].shape[:2]
         return results
 

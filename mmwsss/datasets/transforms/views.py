@@ -19,18 +19,20 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
 
+from ..keys import VIEW_GLOBAL2, VIEW_LOCAL, VIEW_META
 from .photometric import WSSSPhotoMetricAug
 
 
 def _view_meta(results: dict) -> dict:
-    return results.setdefault('view_meta', {})
+    return results.setdefault(VIEW_META, {})
 
 
 @TRANSFORMS.register_module()
 class AddGlobalView(BaseTransform):
     """A second global view: RandomResizedCrop of the current (original) image, flip and its own photometric aug.
 
-    Stored as ``results[out_key]`` (BGR uint8, ``size`` x ``size``).
+    Stored as ``results['img_global2']`` (:data:`~mmwsss.datasets.keys.VIEW_GLOBAL2`; BGR uint8, ``size`` x
+    ``size``).
 
     Args:
         size (int): output side. Defaults to 448.
@@ -39,18 +41,15 @@ class AddGlobalView(BaseTransform):
         flip_prob (float): horizontal flip probability. Defaults to 0.5.
         aug (dict, optional): :class:`WSSSPhotoMetricAug` arguments. Defaults to the reference's second view
             (blur 0.1, solarize 0.2).
-        out_key (str): results key. Defaults to 'img_global2'.
     """
 
     def __init__(self, size: int = 448, scale: Tuple[float, float] = (0.4, 1.0),
-                 ratio: Tuple[float, float] = (3 / 4, 4 / 3), flip_prob: float = 0.5, aug: Optional[dict] = None,
-                 out_key: str = 'img_global2') -> None:
+                 ratio: Tuple[float, float] = (3 / 4, 4 / 3), flip_prob: float = 0.5, aug: Optional[dict] = None) -> None:
         self.size = size
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
         self.flip_prob = flip_prob
         self.aug = WSSSPhotoMetricAug(**(aug if aug is not None else dict(blur_prob=0.1, solarize_prob=0.2)))
-        self.out_key = out_key
 
     def _crop_box(self, h: int, w: int) -> Tuple[int, int, int, int]:
         """(top, left, height, width) as torchvision's RandomResizedCrop draws it, with numpy randomness."""
@@ -80,7 +79,7 @@ class AddGlobalView(BaseTransform):
         flip = bool(np.random.rand() < self.flip_prob)
         if flip:
             view = mmcv.imflip(view, 'horizontal')
-        results[self.out_key] = self.aug.augment(view)
+        results[VIEW_GLOBAL2] = self.aug.augment(view)
         _view_meta(results)['global2'] = dict(box=(int(top), int(left), int(h), int(w)), flip=flip)
         return results
 
@@ -97,19 +96,17 @@ class AddLocalView(BaseTransform):
             Defaults to 0.5.
         aug (dict, optional): :class:`WSSSPhotoMetricAug` arguments. Defaults to the reference's local view
             (blur 0.5).
-        out_key (str): results key. Defaults to 'img_local'.
     """
 
-    def __init__(self, flip_prob: float = 0.5, aug: Optional[dict] = None, out_key: str = 'img_local') -> None:
+    def __init__(self, flip_prob: float = 0.5, aug: Optional[dict] = None) -> None:
         self.flip_prob = flip_prob
         self.aug = WSSSPhotoMetricAug(**(aug if aug is not None else dict(blur_prob=0.5)))
-        self.out_key = out_key
 
     def transform(self, results: dict) -> dict:
         view = results['img']
         flip = bool(np.random.rand() < self.flip_prob)
         if flip:
             view = mmcv.imflip(view, 'horizontal')
-        results[self.out_key] = self.aug.augment(view)
+        results[VIEW_LOCAL] = self.aug.augment(view)
         _view_meta(results)['local'] = dict(flip=flip)
         return results

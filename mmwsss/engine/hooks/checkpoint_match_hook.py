@@ -48,7 +48,12 @@ def check_checkpoint_matches(model, checkpoint: dict, name: str, min_match: floa
         logger: where partial matches are reported (a warning); None for ``print_log``.
     """
     model_state = model.state_dict()
-    missing, unexpected, mismatched = compare_state_dicts(model_state, checkpoint['state_dict'])
+    ckpt_state = checkpoint['state_dict']
+    if hasattr(model, 'aux_losses') and hasattr(model, 'cam_head'):  # a WeakSegmentor: accept the old layout's keys
+        from ...models.segmentors.legacy_keys import upgrade_state_dict
+        ckpt_state = dict(ckpt_state)
+        upgrade_state_dict(ckpt_state, model)
+    missing, unexpected, mismatched = compare_state_dicts(model_state, ckpt_state)
     saved = _saved_model_description(checkpoint)
     details = '; '.join(s for s in (
         f'{len(missing)} of the model\'s {len(model_state)} tensors missing ({_few(missing)})' if missing else '',

@@ -1,125 +1,95 @@
-"""Update MP2M's prototype memory bank every N iterations (spec 4.3, done as described, not as released)."""
-from typing import Optional
+"""Close the windows of the MP2M memory banks on their schedule, and keep the open window across ``--resume``."""
+from typing import List, Tuple
 
-import torch
-import torch.distributed as dist
-from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
 
+from ...runtime_info import accumulative_counts
 from ..checkpoint_io import checkpoint_due
+
+WINDOW_KEY = 'memory_bank_window'
 
 
 @HOOKS.register_module()
 class MemoryBankHook(Hook):
-    """Owns the timing of the memory-bank updates; the bank itself is a buffer of the model.
+    """Updates every :class:`~mmwsss.models.contrast.PrototypeMemoryBank` of the model on the bank's own interval.
 
-    Protocol: the model (after unwrapping DDP) has an attribute ``bank_attr`` (default ``'memory_bank'``, a dotted
-    path is allowed) holding a :class:`mmwsss.models.utils.PrototypeMemoryBank`. The training step calls
-    ``bank.accumulate(*bank.extract(...))``; every ``interval`` iterations this hook calls ``bank.flush()`` and
-    ``bank.update(sums, counts)``, which sums over all processes (collective: it runs on every rank at the same
-    iteration) and sets / EMA-updates every class with at least ``min_count`` samples.
+    The banks are found by type among the model's modules (MP2M owns one), and each bank carries its
+    ``update_interval`` in optimizer steps (``MemoryPrototypeContrast(update_interval=200)``): one number in one
+    place. A default hook of every mmwsss config; without a bank it does nothing.
+
+    Protocol (:class:`~mmwsss.models.contrast.PrototypeMemoryBank`): the training step fills the bank's open window
+    (``accumulate``); at the end of every ``update_interval``-th optimizer step this hook calls ``bank.update()``,
+    which sums the window over all processes (collective: it runs on every rank at the same iteration) and sets /
+    EMA-updates every class with enough samples, then checks that every rank holds the same bank.
 
     Checkpoints and ``--resume``: ``bank`` and ``initialised`` are buffers, so ``CheckpointHook`` saves them with
-    the model and ``runner.resume`` restores them exactly. The open update window (what the processes pooled
-    since the last update) is saved too: in an iteration whose end is checkpointed, this hook sums the
-    per-process accumulators over all ranks (a collective, without touching them) and puts the total in
-    ``checkpoint['memory_bank_window']``. A resumed run starts with that total on rank 0 and zeros elsewhere, so
-    the next update sees the same sums as the uninterrupted run (bit for bit with one process; with several, the
-    order of the floating-point additions differs). Priority ``NORMAL``: above ``CheckpointHook`` (``VERY_LOW``).
-
-    Args:
-        interval (int): update every ``interval`` training iterations (spec 4.3: 200). Defaults to 200.
-        bank_attr (str): attribute path of the bank on the unwrapped model. Defaults to ``'memory_bank'``.
-        momentum (float, optional): override the bank's momentum. Defaults to None (the bank's own).
-        min_count (int, optional): override the bank's ``min_count``. Defaults to None.
+    the model. The open window is saved too: in an iteration whose end is checkpointed, ``bank.window()`` sums it
+    over all ranks (without closing it) and the total goes into ``checkpoint['memory_bank_window']``. A resumed
+    run starts with that total on rank 0 and zeros elsewhere (``bank.load_window``), so the next update sees the
+    same sums as the uninterrupted run (bit for bit with one process; with several, the order of the floating-point
+    additions differs). Priority ``NORMAL``: above ``CheckpointHook`` (``VERY_LOW``).
     """
     priority = 'NORMAL'
 
-    def __init__(self, interval: int = 200, bank_attr: str = 'memory_bank', momentum: Optional[float] = None,
-                 min_count: Optional[int] = None) -> None:
-        if interval < 1:
-            raise ValueError(f'interval must be >= 1, got {interval}')
-        self.interval, self.bank_attr = int(interval), bank_attr
-        self.momentum, self.min_count = momentum, min_count
-        self._window = None  # the open window (summed over ranks) to save with this iteration's checkpoint
-        self._resumed_window = None  # the window loaded by --resume, applied in before_train
+    def __init__(self, **kwargs) -> None:
+        if kwargs:
+            raise TypeError(f'MemoryBankHook takes no arguments (got {sorted(kwargs)}): the update interval, momentum '
+                            'and min_count belong to the bank, e.g. model.aux_losses.mp2m.update_interval=200 and '
+                            'model.aux_losses.mp2m.bank=dict(momentum=0.9, min_count=4)')
+        self._windows = None  # the open windows (summed over ranks) to save with this iteration's checkpoint
+        self._resumed = None  # the windows loaded by --resume, applied in before_train
 
-    def _bank(self, runner):
+    @staticmethod
+    def banks(runner) -> List[Tuple[str, object]]:
+        """``(name, bank)`` for every memory bank of the (unwrapped) model."""
+        from ...models.contrast.mp2m import PrototypeMemoryBank
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        obj = model
-        for name in self.bank_attr.split('.'):
-            obj = getattr(obj, name, None)
-            if obj is None:
-                raise AttributeError(f'MemoryBankHook: the model ({type(model).__name__}) has no '
-                                     f'{self.bank_attr!r}; enable the memory bank in the model config or remove the '
-                                     'hook')
-        for method in ('flush', 'update'):
-            if not callable(getattr(obj, method, None)):
-                raise TypeError(f'MemoryBankHook: {self.bank_attr!r} has no {method}() method')
-        return obj
+        return [(n, m) for n, m in model.named_modules() if isinstance(m, PrototypeMemoryBank)]
 
     def before_train(self, runner) -> None:
-        bank = self._bank(runner)
-        if hasattr(bank, 'reset_accumulators'):
-            bank.reset_accumulators()
-        window, self._resumed_window = self._resumed_window, None
-        if window is not None and get_rank() == 0:
-            bank.accumulate(window['sums'], window['counts'])
-        if window is not None:
-            runner.logger.info(f'MemoryBankHook: resumed the open update window '
-                               f'({int(window["counts"].sum())} pooled prototypes)')
-        initialised = getattr(bank, 'initialised', None)
-        done = int(initialised.sum()) if initialised is not None else '?'
-        total = initialised.numel() if initialised is not None else '?'
-        runner.logger.info(f'MemoryBankHook: updates every {self.interval} iterations; {done}/{total} classes '
-                           'initialised at start')
+        resumed, self._resumed = self._resumed, None
+        for name, bank in self.banks(runner):
+            window = self._window_for(resumed, name)
+            bank.load_window(window)
+            if window is not None:
+                runner.logger.info(f'MemoryBankHook: {name}: resumed the open update window '
+                                   f'({int(window["counts"].sum())} pooled prototypes)')
+            runner.logger.info(f'MemoryBankHook: {name}: updates every {bank.update_interval} optimizer steps; '
+                               f'{int(bank.initialised.sum())}/{bank.initialised.numel()} classes initialised at start')
+
+    @staticmethod
+    def _window_for(resumed, name):
+        if not resumed:
+            return None
+        if 'sums' in resumed:  # a checkpoint of one bank, written before the banks were named
+            return resumed
+        return resumed.get(name)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        self._window = None
-        if self.every_n_train_iters(runner, self.interval):
-            self._update(runner)
-        if checkpoint_due(runner):
-            self._window = self._global_window(self._bank(runner))
-
-    @staticmethod
-    def _check_same_on_all_ranks(bank) -> str:
-        """With several processes, compare every rank's bank with rank 0's (they must be equal bit for bit)."""
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-            return ''
-        banks = [torch.empty_like(bank.bank) for _ in range(dist.get_world_size())]
-        dist.all_gather(banks, bank.bank.contiguous())
-        differ = [r for r, b in enumerate(banks) if not torch.equal(b, banks[0])]
-        if differ:
-            raise RuntimeError(f'MemoryBankHook: the memory bank of rank(s) {differ} differs from rank 0 after the '
-                               'update; the ranks no longer train the same model')
-        return f', identical on all {len(banks)} ranks'
-
-    @staticmethod
-    def _global_window(bank) -> dict:
-        packed = torch.cat([bank.acc_sums, bank.acc_counts[:, None]], dim=1).detach().clone()
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            dist.all_reduce(packed, op=dist.ReduceOp.SUM)
-        return dict(sums=packed[:, :-1].cpu(), counts=packed[:, -1].cpu())
+        self._windows = None
+        banks = self.banks(runner)
+        acc = accumulative_counts()
+        for name, bank in banks:
+            if (runner.iter + 1) % (bank.update_interval * acc) == 0:
+                self._update(runner, name, bank)
+        if banks and checkpoint_due(runner):
+            self._windows = {name: bank.window() for name, bank in banks}
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self._window is not None:
-            checkpoint['memory_bank_window'] = self._window
+        if self._windows is not None:
+            checkpoint[WINDOW_KEY] = self._windows
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self._resumed_window = checkpoint.get('memory_bank_window') if runner._resume else None
+        self._resumed = checkpoint.get(WINDOW_KEY) if runner._resume else None
 
-    def _update(self, runner) -> None:
-        bank = self._bank(runner)
-        sums, counts = bank.flush()
-        updated = bank.update(sums, counts, momentum=self.momentum, min_count=self.min_count)
-        n_updated = int(updated.sum())
-        initialised = getattr(bank, 'initialised', None)
-        ready = f', {int(initialised.sum())}/{initialised.numel()} initialised' if initialised is not None else ''
-        runner.logger.info(f'MemoryBankHook: iter {runner.iter + 1}: updated {n_updated} classes{ready}'
-                           f'{self._check_same_on_all_ranks(bank)}')
-        message_hub = getattr(runner, 'message_hub', None)
-        if message_hub is not None:
-            message_hub.update_scalar('train/memory_bank_updated', n_updated)
+    @staticmethod
+    def _update(runner, name: str, bank) -> None:
+        n_updated = int(bank.update().sum())
+        ranks = bank.same_on_all_ranks()
+        same = f', identical on all {ranks} ranks' if ranks > 1 else ''
+        runner.logger.info(f'MemoryBankHook: {name}: iter {runner.iter + 1}: updated {n_updated} classes, '
+                           f'{int(bank.initialised.sum())}/{bank.initialised.numel()} initialised{same}')
+        runner.message_hub.update_scalar('train/memory_bank_updated', n_updated)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 
-from ..utils.permutohedral import dense_gaussian_filter, permutohedral_filter
+from .permutohedral import dense_gaussian_filter, permutohedral_filter
 
 BACKENDS = {'lattice': permutohedral_filter, 'exact': dense_gaussian_filter}
 

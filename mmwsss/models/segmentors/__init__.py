@@ -1,5 +1,4 @@
-from .context import WSSSContext
 from .weak_segmentor import WeakSegmentor
 from .wsss_tta_model import WSSSTTAModel
 
-__all__ = ['WSSSContext', 'WeakSegmentor', 'WSSSTTAModel']
+__all__ = ['WeakSegmentor', 'WSSSTTAModel']

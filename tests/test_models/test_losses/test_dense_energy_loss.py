@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 from mmwsss.models.losses.dense_energy_loss import DenseEnergyLoss, bilateral_filter
-from mmwsss.models.utils.permutohedral import dense_gaussian_filter, permutohedral_filter
+from mmwsss.models.losses.permutohedral import dense_gaussian_filter, permutohedral_filter
 
 
 def _scene(h=48, w=48, k=3, seed=0):

@@ -10,7 +10,7 @@ from mmpretrain.models.backbones import VisionTransformer
 from mmseg.registry import MODELS
 
 from mmwsss.models.backbones import WSSSViT
-from mmwsss.models.utils import generate_block_masks
+from mmwsss.models.contrast.mcc import generate_block_masks
 
 # Tiny arch for CPU tests (mmpretrain arch-dict format); the patch size is a separate argument.
 TINY = dict(embed_dims=64, num_layers=4, num_heads=2, feedforward_channels=128)

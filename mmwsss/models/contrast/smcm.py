@@ -1,8 +1,8 @@
-"""MSFC's Spatial Multi-view Contrast Module (SMCM) as the method describes it (spec section 3), with gradient.
+"""MSFC's Spatial Multi-view Contrast Module (SMCM) as the method describes it, with gradient.
 
-The released SMCM computes every CAM under ``no_grad`` (spec 3.4), so its loss is a constant. Here the three
+The released SMCM computes every CAM under ``no_grad``, so its loss is a constant (docs/methods/msfc.md). Here the three
 spatial views of the training crop are built on the device inside the step, their CAMs come from the segmentor's
-CAM function **with gradient**, are mapped back to the main frame, normalised the same way, and compared with an
+CAM function **with gradient** (``ctx.encoder.cams``), are mapped back to the main frame, normalised the same way, and compared with an
 L1 against each other and against the stop-gradient multi-scale CAM of the main view.
 
 Views of a (B, 3, H, W) crop ``x`` (:func:`make_spatial_views`):
@@ -15,15 +15,15 @@ Inverse mappings (:func:`views_to_main_frame`): the rotation CAM is rotated back
 inverse), the quadrant CAMs are stitched ``[[TL, TR], [BL, BR]]`` on their own grid, then every CAM is resized
 bilinearly (``align_corners=False``) to the main CAM size ``out_hw``. Only the down-scaled view is inexact.
 """
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 
-from ..utils.cam import box_mask
+from ..cam import CAMChoice, box_mask
+from .base import AuxModule
 
 VIEW_NAMES = ('rot', 'scale', 'quad')
 
@@ -99,76 +99,61 @@ def normalise_view_cam(cam: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class SpatialMultiViewContrast(nn.Module):
-    """MSFC's SMCM (spec 3.1/3.4): spatial-view CAM consistency, with gradient through the view CAMs.
+class SpatialMultiViewContrast(AuxModule):
+    """MSFC's SMCM: spatial-view CAM consistency, with gradient through the view CAMs.
 
-    Per step: the views of ``ctx.inputs`` (:func:`make_spatial_views`) go through ``ctx.extras['cam_fn']`` (the
-    segmentor's ``token_cams``: ``x -> (cam, aux_cam)`` raw CAMs, or a bare tensor read as ``cam``) with gradient,
-    in three calls (rotation B, scale B, quadrants 4B). The CAMs are mapped to the main frame
+    Per step: the views of ``ctx.inputs`` (:func:`make_spatial_views`) go through ``ctx.encoder.cams`` (raw CAMs
+    with gradient) in three calls (rotation B, scale B, quadrants 4B). The CAMs are mapped to the main frame
     (:func:`views_to_main_frame`) and normalised by :func:`normalise_view_cam`. With ``M`` the main view's
-    multi-scale CAM (``ctx.cam``, or ``ctx.aux_cam`` for ``cam_source='aux'``; already in [0, 1], detached here)::
+    multi-scale CAM (``ctx.cam``, or ``ctx.aux_cam`` for ``cam='aux'``; already in [0, 1], detached here)::
 
         smc1 = |M_rot - M| + |M_scale - M| + |M_quad - M|                 (views vs stop-gradient main CAM)
         smc2 = |M_rot - M_scale| + |M_rot - M_quad| + |M_scale - M_quad|  (views vs each other)
         loss_smcm = loss_weight * (smc1_weight * smc1 + smc2_weight * smc2) / 6
 
     where ``|.|`` is the mean absolute difference over the valid elements: classes present in the image
-    (``img_labels``) and pixels inside the crop's ``img_box``. With both term weights 1 this is the spec's
-    (1/6)-average of the six pairs. Gradient flows into both members of each smc2 pair.
+    (``img_labels``) and pixels inside the crop's ``img_box``. With both term weights 1 this is the method's
+    (1/6)-average of the six pairs. Gradient flows into both members of each smc2 pair. See docs/methods/msfc.md.
 
     Args:
-        loss_weight (float): weight of the loss (0.1, spec 5.2).
+        loss_weight (float): weight of the loss (0.1).
         scale_factor (float): size factor of the down-scaled view (0.5).
-        smc1_weight, smc2_weight (float): relative weights of the two groups of terms (1.0 / 1.0, the spec's plain
+        smc1_weight, smc2_weight (float): relative weights of the two groups of terms (1.0 / 1.0, the plain
             average of all six pairs).
-        cam_source (str): ``'final'`` (final-token CAM, target ``ctx.cam``) or ``'aux'`` (aux-token CAM, target
-            ``ctx.aux_cam``).
-        start_iter (int): first iteration (0-based) the loss is active.
+        cam (dict | str): :class:`~mmwsss.models.cam.CAMChoice` of the views and the target: 'final' (final-token
+            CAMs, target ``ctx.cam``) or 'aux'. Defaults to 'final'.
+        loss_name (str): the logged key. Defaults to 'loss_smcm'.
         eps (float): normalisation epsilon.
+        **kwargs: :class:`~mmwsss.models.contrast.AuxModule` arguments (``start_iter``).
     """
 
     def __init__(self, loss_weight: float = 0.1, scale_factor: float = 0.5, smc1_weight: float = 1.0,
-                 smc2_weight: float = 1.0, cam_source: str = 'final', start_iter: int = 0,
-                 eps: float = 1e-5) -> None:
-        super().__init__()
-        if cam_source not in ('final', 'aux'):
-            raise ValueError(f"cam_source must be 'final' or 'aux', got {cam_source!r}")
+                 smc2_weight: float = 1.0, cam='final', loss_name: str = 'loss_smcm', eps: float = 1e-5,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         if scale_factor <= 0:
             raise ValueError(f'scale_factor must be > 0, got {scale_factor}')
         self.loss_weight = loss_weight
         self.scale_factor = scale_factor
         self.smc1_weight, self.smc2_weight = smc1_weight, smc2_weight
-        self.cam_source = cam_source
-        self.start_iter = start_iter
+        self.cam = CAMChoice.build(cam)
+        self.loss_name = loss_name
         self.eps = eps
 
-    # ------------------------------------------------------------------ helpers
-    def _cam_fn(self, ctx) -> Callable[[torch.Tensor], torch.Tensor]:
-        extras = getattr(ctx, 'extras', None) or {}
-        fn = extras.get('cam_fn')
-        if fn is None:
-            raise KeyError("SpatialMultiViewContrast needs the segmentor's CAM function with gradient in "
-                           "ctx.extras['cam_fn'] (x -> (cam, aux_cam) raw CAMs); the segmentor must build the "
-                           "WSSSContext with extras=dict(cam_fn=self.token_cams)")
-        index = 0 if self.cam_source == 'final' else 1
+    @property
+    def loss_names(self):
+        return (self.loss_name,)
 
-        def cam_of(x: torch.Tensor) -> torch.Tensor:
-            out = fn(x)
-            cams = (out, None) if isinstance(out, torch.Tensor) else tuple(out)
-            if cams[index] is None:
-                raise ValueError(f"cam_fn returned no {'aux' if index else 'final'} CAM for cam_source="
-                                 f'{self.cam_source!r}')
-            return cams[index]
-
-        return cam_of
+    def _cam_of(self, ctx, x: torch.Tensor) -> torch.Tensor:
+        cam, aux_cam = ctx.encoder.cams(x)
+        return self.cam.pick(cam, aux_cam, ctx.step)
 
     def view_cams(self, ctx, out_hw: Sequence[int]) -> Dict[str, torch.Tensor]:
         """Normalised view CAMs (with gradient) in the main frame, each (B, K, H, W)."""
-        cam_of = self._cam_fn(ctx)
         views = make_spatial_views(ctx.inputs, self.scale_factor)
         b = ctx.inputs.shape[0]
-        raw = {'rot': cam_of(views['rot']), 'scale': cam_of(views['scale']),
-               'quad': tuple(cam_of(torch.cat(views['quad'], dim=0)).split(b, dim=0))}
+        raw = {'rot': self._cam_of(ctx, views['rot']), 'scale': self._cam_of(ctx, views['scale']),
+               'quad': tuple(self._cam_of(ctx, torch.cat(views['quad'], dim=0)).split(b, dim=0))}
         return {k: normalise_view_cam(v, self.eps) for k, v in views_to_main_frame(raw, out_hw).items()}
 
     @staticmethod
@@ -177,12 +162,12 @@ class SpatialMultiViewContrast(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, ctx) -> dict:
-        target = (ctx.cam if self.cam_source == 'final' else ctx.aux_cam).detach()
+        target = self.cam.pick(ctx.cam, ctx.aux_cam, ctx.step).detach()
         out_hw = tuple(target.shape[-2:])
         mapped = self.view_cams(ctx, out_hw)
         target = target.to(mapped['rot'].dtype)
 
-        inside = box_mask(ctx.img_boxes, out_hw, crop_hw=tuple(ctx.inputs.shape[-2:]), device=target.device)
+        inside = box_mask(ctx.img_boxes, out_hw, crop_hw=ctx.crop_hw, device=target.device)
         mask = ctx.img_labels.to(target.dtype)[:, :, None, None] * inside[:, None].to(target.dtype)
         denom = mask.sum().clamp(min=1.0)
 
@@ -190,4 +175,4 @@ class SpatialMultiViewContrast(nn.Module):
         smc1 = sum(self._masked_l1(v, target, mask, denom) for v in m)
         smc2 = sum(self._masked_l1(m[i], m[j], mask, denom) for i, j in ((0, 1), (0, 2), (1, 2)))
         loss = self.loss_weight * (self.smc1_weight * smc1 + self.smc2_weight * smc2) / 6.0
-        return {'loss_smcm': loss}
+        return {self.loss_name: loss}

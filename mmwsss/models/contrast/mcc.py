@@ -1,13 +1,22 @@
-"""MCC random block masks for the masked views and their positive / negative flags.
+"""MCC (Masked Collaborative Contrast): key-masked copies of the local view, their block masks and flags.
 
-MCC masks the *key axis* of self-attention in 8 copies of a 448x448 view. The masks are random, not computed
+MCC masks the *key axis* of self-attention in 8 copies of the local view. The masks are random, not computed
 from the keys: a Bernoulli map on a coarse block grid (4x4 tokens per block, P(masked) = 0.95), upsampled to
-the token grid. A view is a negative when the tokens that stay visible are essentially confident background.
+the token grid (:func:`generate_block_masks`). A view is a negative when the tokens that stay visible are
+essentially confident background (:func:`masked_view_flags`). The copies are encoded on their visible tokens
+only (:meth:`~mmwsss.models.backbones.WSSSViT.forward_visible`, the same class token as key masking). The
+contrast itself is ToCo's class-token contrast (:class:`~mmwsss.models.contrast.ClassTokenContrast`). See
+docs/methods/mcc.md.
 """
 import math
 from typing import Optional, Sequence
 
 import torch
+import torch.nn.functional as F
+
+from mmseg.registry import MODELS
+
+from .base import ClassTokenContrast
 
 
 def generate_block_masks(batch: int,
@@ -125,3 +134,45 @@ def masked_view_flags(keep: torch.Tensor, roi: torch.Tensor, neg_ratio: float = 
         raise ValueError(f'roi {tuple(roi.shape)} does not match keep {tuple(keep.shape)} (same batch and grid)')
     roi_sum = (keep * roi).sum(-1)
     return roi_sum > neg_ratio * keep.sum(-1) + 1e-6
+
+
+@MODELS.register_module()
+class MaskedViewContrast(ClassTokenContrast):
+    """MCC: ``num_views`` key-masked copies of the local view, encoded on their visible tokens only.
+
+    Masks: Bernoulli(``mask_prob``) on blocks of ``block`` x ``block`` tokens; a view is negative iff the mean
+    ROI value of its visible tokens is at most ``neg_ratio``. The ROI map (from the CAM on the main view) is
+    flipped where the local view is flipped, so it lines up with the view's tokens. Views with no visible block
+    are redrawn (``min_visible_blocks=1``), since their class token would be an image-independent constant.
+
+    Args:
+        num_views (int): masked copies per image (8).
+        block (int): block side in tokens (4 at 28x28 tokens).
+        mask_prob (float): probability that a block is masked (0.95).
+        min_visible_blocks (int): redraw views with fewer visible blocks (1; 0 = MCC's distribution).
+        **kwargs: :class:`~mmwsss.models.contrast.ClassTokenContrast` arguments (projector, loss, EMA, ROI).
+    """
+    default_loss_name = 'loss_mcc'
+    stream = 'MaskedViewContrast'
+
+    def __init__(self, num_views: int = 8, block: int = 4, mask_prob: float = 0.95, min_visible_blocks: int = 1,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_views, self.block, self.mask_prob = num_views, block, mask_prob
+        self.min_visible_blocks = min_visible_blocks
+
+    def local_outputs(self, ctx):
+        local = ctx.view_local()
+        b, grid = local.shape[0], ctx.patch_tokens.shape[-2:]
+        cam = F.interpolate(self.cam.pick(ctx.cam, ctx.aux_cam, ctx.step), size=grid, mode='bicubic',
+                            align_corners=False)
+        roi = self.roi(ctx, cam)
+        # per image, from its own generator: the masks do not depend on the batch or process the image is in
+        keep = torch.cat([generate_block_masks(1, self.num_views, tuple(grid), block=self.block,
+                                               mask_prob=self.mask_prob, min_visible_blocks=self.min_visible_blocks,
+                                               generator=gen)
+                          for gen in ctx.generators(local.device, self.stream)])
+        flags = masked_view_flags(keep, roi, neg_ratio=self.neg_ratio)
+        views = local[:, None].expand(-1, self.num_views, -1, -1, -1).flatten(0, 1)
+        cls = ctx.encoder.encode_visible(views, keep.flatten(0, 1))
+        return self.projector(cls).view(b, self.num_views, -1), flags

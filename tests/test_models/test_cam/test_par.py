@@ -5,7 +5,7 @@ import statistics
 import pytest
 import torch
 
-from mmwsss.models.utils.par import PAR
+from mmwsss.models.cam.par import PAR
 
 
 def _loop_affinity(img, dilations, w1, w2):

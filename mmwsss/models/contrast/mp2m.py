@@ -1,41 +1,43 @@
-"""MP2M's per-class prototype memory bank and adaptive weight (spec section 4), built as the method describes.
+"""MSFC's MP2M (memory-prototype contrast): the prototype memory bank, the adaptive weight and the loss module.
 
-Differences from the released code (spec 4.1-4.5), each deliberate:
+* :class:`PrototypeMemoryBank`: one L2-normalised prototype per class in the final-token space, pooled from the
+  model's own confident CAM regions and updated every ``update_interval`` optimizer steps by
+  :class:`~mmwsss.engine.hooks.MemoryBankHook`;
+* :func:`adaptive_weight`: how much to trust the memory CAM, from the agreement of its projection histograms with
+  the two CAMs;
+* :class:`MemoryPrototypeContrast`: the auxiliary module that owns the bank, fills it every step (``observe``) and
+  returns the PTC-form loss with pair targets from the memory CAM (``forward``).
+
+Differences from the released code (docs/methods/msfc.md lists them all), each deliberate:
 
 * **Every image, every rank.** Prototypes are pooled from every image of the batch (the release uses image 0 only
   and breaks for more than one image per process) and summed over all processes before an update, so every rank
   holds the same bank.
 * **Real momentum.** ``P_c <- normalise(m * P_c + (1 - m) * normalise(mean_c))`` with ``m = 0.9`` (the first
-  commit's value; HEAD's ``m = 0.1`` keeps only 10 % of the history). The fresh estimate is not squared
-  element-wise (spec 4.3 [BUG?]: tokens are signed), and every class with enough samples is updated, not only the
-  first one.
+  commit's value; the release's later ``m = 0.1`` keeps only 10 % of the history). The fresh estimate is not
+  squared element-wise (tokens are signed), and every class with enough samples is updated, not only the first one.
 * **No files.** A class that has no prototype yet is set from its first fresh estimate, i.e. the bank warms up
-  from the model's own early iterations (spec 4.1/4.6 need ``.npy`` files from a preliminary run).
+  from the model's own early iterations (the release loads ``.npy`` files from a preliminary run).
 * **Detached.** Pooled prototypes carry no autograd graph (the release keeps a graph per buffered prototype).
 * **Bounded weight.** :func:`adaptive_weight` uses *normalised* histograms, so the Bhattacharyya coefficient is in
-  [0, 1] and the weight ``exp(-BC)`` in ``[exp(-1), 1]`` (the release's raw counts give ``exp(-56)``, spec 4.5).
-
-Timing (every ``interval`` iterations) and the distributed sum live in :class:`mmwsss.engine.hooks.MemoryBankHook`
-and :meth:`PrototypeMemoryBank.update`; the segmentor only calls :meth:`extract` + :meth:`accumulate` in its
-training step, and :meth:`memory_cam` for the memory contrast loss.
+  [0, 1] and the weight ``exp(-BC)`` in ``[exp(-1), 1]`` (the release's raw counts give about ``exp(-56)``).
 """
 import math
 from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size
 
-from .cam import cam_to_label
+from mmseg.registry import MODELS
 
-__all__ = ['PrototypeMemoryBank', 'adaptive_weight', 'bhattacharyya_weight', 'projection_profile']
+from ..cam import cam_to_label
+from .base import AuxDefaults, AuxModule, build_loss
+from .ptc import ptc_pair_labels
 
-
-def _dist_world_size() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
+__all__ = ['MemoryPrototypeContrast', 'PrototypeMemoryBank', 'adaptive_weight', 'bhattacharyya_weight',
+           'projection_profile']
 
 
 class PrototypeMemoryBank(nn.Module):
@@ -46,11 +48,16 @@ class PrototypeMemoryBank(nn.Module):
     * ``bank`` (K, C) float buffer: detached, L2-normalised rows; zero rows for classes not initialised yet.
     * ``initialised`` (K,) bool buffer: whether the class has a prototype.
 
-    Accumulators (``acc_sums`` (K, C), ``acc_counts`` (K,)) are plain tensor attributes, **not** buffers:
-    DistributedDataParallel broadcasts rank 0's buffers at every forward, which would overwrite each rank's own
-    partial sums. They are not in ``state_dict`` either; :class:`~mmwsss.engine.hooks.MemoryBankHook` saves their
-    sum over all processes next to it (``checkpoint['memory_bank_window']``), so ``--resume`` continues the open
-    update window instead of restarting it.
+    The open update window (``acc_sums`` (K, C), ``acc_counts`` (K,): what this process pooled since the last
+    update) is kept in plain tensor attributes, **not** buffers: DistributedDataParallel broadcasts rank 0's
+    buffers at every forward, which would overwrite each rank's own partial sums. It is not in ``state_dict``
+    either; :class:`~mmwsss.engine.hooks.MemoryBankHook` saves its sum over all processes (:meth:`window`) next to
+    it in the checkpoint and gives it back after ``--resume`` (:meth:`load_window`), so a resumed run continues
+    the open window instead of restarting it.
+
+    Window protocol (what the hook calls; the one all-reduce is in :meth:`_summed_window`): :meth:`accumulate`
+    (every training step, from :class:`MemoryPrototypeContrast`'s ``observe``), :meth:`window`,
+    :meth:`load_window`, :meth:`update` and :meth:`same_on_all_ranks`.
 
     Args:
         num_classes (int): K, foreground classes (20 VOC, 80 COCO).
@@ -61,15 +68,19 @@ class PrototypeMemoryBank(nn.Module):
         min_count (int): a class is updated only when at least this many (image, class) prototypes were pooled
             over all processes since the last update (spec 4.3: 4). Defaults to 4.
         eps (float): for the normalisations. Defaults to 1e-6.
+        update_interval (int): optimizer steps between two updates (200); the hook reads it here. Defaults to 200.
     """
 
     def __init__(self, num_classes: int, channels: int, bkg_thr: float = 0.5, momentum: float = 0.9,
-                 min_count: int = 4, eps: float = 1e-6) -> None:
+                 min_count: int = 4, eps: float = 1e-6, update_interval: int = 200) -> None:
         super().__init__()
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f'momentum must be in [0, 1], got {momentum}')
         self.num_classes, self.channels = int(num_classes), int(channels)
+        if update_interval < 1:
+            raise ValueError(f'update_interval must be >= 1, got {update_interval}')
         self.bkg_thr, self.momentum, self.min_count, self.eps = float(bkg_thr), float(momentum), int(min_count), eps
+        self.update_interval = int(update_interval)
         self.register_buffer('bank', torch.zeros(self.num_classes, self.channels))
         self.register_buffer('initialised', torch.zeros(self.num_classes, dtype=torch.bool))
         self.acc_sums = torch.zeros(self.num_classes, self.channels)
@@ -77,7 +88,7 @@ class PrototypeMemoryBank(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, channels={self.channels}, bkg_thr={self.bkg_thr}, '
-                f'momentum={self.momentum}, min_count={self.min_count}')
+                f'momentum={self.momentum}, min_count={self.min_count}, update_interval={self.update_interval}')
 
     def _apply(self, fn, *args, **kwargs):  # keep the plain-attribute accumulators on the module's device
         super()._apply(fn, *args, **kwargs)
@@ -139,29 +150,43 @@ class PrototypeMemoryBank(nn.Module):
         counts = valid.sum(dim=0).float()
         return sums, counts
 
-    # ------------------------------------------------------------------------------ accumulation (hook protocol)
+    # ----------------------------------------------------------------------------------- window protocol (hook)
     @torch.no_grad()
     def accumulate(self, sums: torch.Tensor, counts: torch.Tensor) -> None:
-        """Add one step's :meth:`extract` output to this process's window (called by the segmentor's step)."""
+        """Add one step's :meth:`extract` output to this process's open window."""
         self.acc_sums = self.acc_sums.to(sums.device) + sums.detach().float()
         self.acc_counts = self.acc_counts.to(counts.device) + counts.detach().float()
 
-    @torch.no_grad()
-    def flush(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return this process's ``(sums, counts)`` since the last flush and reset them (called by the hook)."""
-        sums, counts = self.acc_sums, self.acc_counts
-        self.reset_accumulators()
-        return sums, counts
-
     def reset_accumulators(self) -> None:
+        """Empty this process's open window."""
         self.acc_sums = torch.zeros_like(self.acc_sums)
         self.acc_counts = torch.zeros_like(self.acc_counts)
 
-    # ------------------------------------------------------------------------------------------------- update
     @torch.no_grad()
-    def update(self, sums: torch.Tensor, counts: torch.Tensor, momentum: Optional[float] = None,
-               min_count: Optional[int] = None) -> torch.Tensor:
-        """Sum ``(sums, counts)`` over processes, then set or EMA-update every class with enough samples.
+    def _summed_window(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(sums, counts)`` of the open window summed over all processes (collective: every rank calls it)."""
+        packed = torch.cat([self.acc_sums.float(), self.acc_counts.float()[:, None]], dim=1).detach().clone()
+        packed = packed.to(self.bank.device)
+        if get_world_size() > 1:
+            all_reduce(packed, op='sum')
+        return packed[:, :-1], packed[:, -1]
+
+    def window(self) -> dict:
+        """The open window summed over all processes, on the CPU, for a checkpoint (collective; the window stays
+        open)."""
+        sums, counts = self._summed_window()
+        return dict(sums=sums.cpu(), counts=counts.cpu())
+
+    def load_window(self, window: Optional[dict]) -> None:
+        """Restart this process's window from a checkpoint's :meth:`window`: rank 0 holds the total, the others
+        start empty, so the next update sums to the same values as in the uninterrupted run."""
+        self.reset_accumulators()
+        if window is not None and get_rank() == 0:
+            self.accumulate(window['sums'], window['counts'])
+
+    @torch.no_grad()
+    def update(self, momentum: Optional[float] = None, min_count: Optional[int] = None) -> torch.Tensor:
+        """Close the window: sum it over processes, then set or EMA-update every class with enough samples.
 
         A collective operation when ``torch.distributed`` is initialised: every rank must call it at the same
         iteration (the hook does). With ``proto_c = normalise(sums_c / counts_c)`` for each class with
@@ -170,7 +195,7 @@ class PrototypeMemoryBank(nn.Module):
         * not initialised yet: ``bank_c = proto_c`` (warm-up from the model's own iterations);
         * else: ``bank_c = normalise(m * bank_c + (1 - m) * proto_c)``.
 
-        Classes below ``min_count`` are left untouched.
+        Classes below ``min_count`` are left untouched. The window is emptied.
 
         Returns:
             Tensor: (K,) bool, the classes that were updated.
@@ -179,11 +204,8 @@ class PrototypeMemoryBank(nn.Module):
         min_count = self.min_count if min_count is None else int(min_count)
         if not 0.0 <= m <= 1.0:
             raise ValueError(f'momentum must be in [0, 1], got {m}')
-        device = self.bank.device
-        packed = torch.cat([sums.detach().float().to(device), counts.detach().float().to(device)[:, None]], dim=1)
-        if _dist_world_size() > 1:
-            dist.all_reduce(packed, op=dist.ReduceOp.SUM)
-        sums, counts = packed[:, :-1], packed[:, -1]
+        sums, counts = self._summed_window()
+        self.reset_accumulators()
         updated = counts >= max(min_count, 1)
         if not updated.any():
             return updated
@@ -194,6 +216,22 @@ class PrototypeMemoryBank(nn.Module):
         self.bank.copy_(torch.where(updated[:, None], new, bank).to(self.bank.dtype))
         self.initialised |= updated
         return updated
+
+    def same_on_all_ranks(self) -> int:
+        """Compare every rank's bank with rank 0's (they must be equal bit for bit); returns the number of ranks.
+
+        Raises:
+            RuntimeError: naming the ranks whose bank differs.
+        """
+        world = get_world_size()
+        if world == 1:
+            return 1
+        banks = all_gather(self.bank.contiguous())
+        differ = [r for r, b in enumerate(banks) if not torch.equal(b, banks[0])]
+        if differ:
+            raise RuntimeError(f'the memory bank of rank(s) {differ} differs from rank 0 after the update; the ranks '
+                               'no longer train the same model')
+        return world
 
     # ----------------------------------------------------------------------------------------------- matching
     def memory_cam(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -261,3 +299,69 @@ def adaptive_weight(memory_cam: torch.Tensor, aux_cam: torch.Tensor, cam: torch.
     a1, a2 = F.normalize(a1, dim=1, eps=eps), F.normalize(a2, dim=1, eps=eps)
     weight = bhattacharyya_weight(_histograms(a1, bins), _histograms(a2, bins))
     return weight.mean() if reduction == 'mean' else weight
+
+
+@MODELS.register_module()
+class MemoryPrototypeContrast(AuxModule):
+    """PTC-form loss on the final tokens with token labels from the memory CAM ``cos(tokens, prototypes)``.
+
+    The module owns its :class:`PrototypeMemoryBank`: :meth:`observe` adds the batch's confident-region token
+    means to it in every step (also before the loss starts), :class:`~mmwsss.engine.hooks.MemoryBankHook` closes
+    the window every ``update_interval`` optimizer steps. The loss is 0 until the bank holds a prototype, and
+    images with a labelled class that has no prototype yet are ignored (their memory CAM could not show that
+    class). With ``adaptive=True`` the loss is scaled by :func:`adaptive_weight` (VOC); without it (COCO) it is
+    used as is. See docs/methods/msfc.md.
+
+    Args:
+        loss (dict, optional): the registered loss; defaults to ``PTCLoss`` with weight 0.5 and key ``loss_mem``.
+        adaptive (bool): apply the adaptive weight. Defaults to True.
+        update_interval (int): optimizer steps between two bank updates (200). Defaults to 200.
+        bank (dict, optional): :class:`PrototypeMemoryBank` arguments (``bkg_thr``, ``momentum``, ``min_count``).
+        start_iter (int, optional): first optimizer step of the loss; defaults to ``update_interval`` (the first
+            step after the first update).
+        thr (tuple[float, float], optional): token label thresholds on the memory CAM; the segmentor's pair by
+            default.
+    """
+    observes_cam = True
+
+    def __init__(self, loss: Optional[dict] = None, adaptive: bool = True, update_interval: int = 200,
+                 bank: Optional[dict] = None, start_iter: Optional[int] = None, thr=None) -> None:
+        super().__init__(start_iter=update_interval if start_iter is None else start_iter, thr=thr)
+        self.loss = build_loss(dict(type='PTCLoss', loss_weight=0.5, loss_name='loss_mem'), loss)
+        self.adaptive = adaptive
+        self.update_interval = int(update_interval)
+        self._bank_cfg = dict(bank or {})
+        self.bank = None
+
+    @property
+    def loss_names(self):
+        return (self.loss.loss_name,)
+
+    def bind(self, defaults: AuxDefaults) -> None:
+        super().bind(defaults)
+        self.bank = PrototypeMemoryBank(defaults.num_classes, defaults.embed_dims, update_interval=self.update_interval,
+                                        **self._bank_cfg)
+
+    def _bank(self) -> PrototypeMemoryBank:
+        if self.bank is None:
+            raise RuntimeError('MemoryPrototypeContrast has no bank yet: the segmentor builds it in bind()')
+        return self.bank
+
+    def observe(self, ctx) -> None:
+        bank = self._bank()
+        bank.accumulate(*bank.extract(ctx.patch_tokens.detach(), ctx.cam, ctx.img_labels, img_boxes=ctx.img_boxes))
+
+    def forward(self, ctx) -> dict:
+        bank = self._bank()
+        tokens = ctx.patch_tokens
+        if not bool(bank.initialised.any()):  # warming up: the hook has not filled the bank yet
+            return {self.loss.loss_name: tokens.sum() * 0}
+        mem = bank.memory_cam(tokens)
+        labels = cam_to_label(mem.detach(), ctx.img_labels, img_box=ctx.img_boxes, crop_hw=ctx.crop_hw,
+                              high=self.high_thr, low=self.low_thr, ignore_mid=True)
+        missing = ((ctx.img_labels > 0) & ~bank.initialised[None]).any(1)
+        labels[missing] = 255
+        loss = self.loss(tokens, ptc_pair_labels(labels.flatten(1)))
+        if self.adaptive:
+            loss = loss * adaptive_weight(mem.detach(), ctx.aux_cam, ctx.cam)
+        return {self.loss.loss_name: loss}

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mmwsss.models.utils import generate_block_masks, masked_view_flags
+from mmwsss.models.contrast.mcc import generate_block_masks, masked_view_flags
 
 P_ALL_MASKED = 0.95 ** 49  # 7x7 blocks, each masked with p = 0.95: ~0.081
 

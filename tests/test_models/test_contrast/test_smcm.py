@@ -1,4 +1,4 @@
-"""MSFC's SMCM (spec section 3): view construction, inverse mappings, masking, and a real gradient."""
+"""MSFC's SMCM (mmwsss/models/contrast/smcm.py): view construction, inverse mappings, masking, a real gradient."""
 import math
 
 import pytest
@@ -8,18 +8,13 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 
-from mmwsss.models.contrast.spatial_multiview_contrast import (SpatialMultiViewContrast, make_spatial_views,
-                                                               normalise_view_cam, stitch_quadrants,
-                                                               views_to_main_frame)
-from mmwsss.models.segmentors.context import WSSSContext
+from fixtures.contexts import make_context
+from mmwsss.models.contrast.smcm import (SpatialMultiViewContrast, make_spatial_views, normalise_view_cam,
+                                         stitch_quadrants, views_to_main_frame)
 
 
 def _ctx(inputs, cam, img_labels, img_boxes=None, cam_fn=None, aux_cam=None):
-    b, _, h, w = inputs.shape
-    return WSSSContext(iter=0, inputs=inputs, data_samples=[None] * b, img_labels=img_labels,
-                       img_boxes=img_boxes or [(0, h, 0, w)] * b, cls_token=None, patch_tokens=None,
-                       aux_tokens=None, cam=cam, aux_cam=aux_cam, backbone=None,
-                       extras={} if cam_fn is None else {'cam_fn': cam_fn})
+    return make_context(inputs, cam, img_labels, img_boxes, aux_cam=aux_cam, cam_fn=cam_fn)
 
 
 def _smooth(b, c, h, w):
@@ -101,18 +96,18 @@ def test_exact_mapping_gives_zero_loss_and_wrong_one_does_not():
 
 
 def test_registered_and_aux_source():
-    module = MODELS.build(dict(type='SpatialMultiViewContrast', cam_source='aux', start_iter=5))
+    module = MODELS.build(dict(type='SpatialMultiViewContrast', cam=dict(source='aux'), start_iter=5))
     assert module.start_iter == 5 and module.loss_weight == 0.1 and module.scale_factor == 0.5
     x = _smooth(1, 3, 8, 8)
     fn = lambda v: (torch.zeros_like(v[:, :2]), v[:, :2])  # noqa: E731  (final CAM useless, aux CAM exact)
     good = normalise_view_cam(x[:, :2])
     ctx = _ctx(x, torch.rand(1, 2, 8, 8), torch.ones(1, 2), cam_fn=fn, aux_cam=good)
-    aux = MODELS.build(dict(type='SpatialMultiViewContrast', cam_source='aux', scale_factor=1.0))(ctx)
+    aux = MODELS.build(dict(type='SpatialMultiViewContrast', cam='aux', scale_factor=1.0))(ctx)
     final = MODELS.build(dict(type='SpatialMultiViewContrast', scale_factor=1.0))(ctx)
     assert aux['loss_smcm'].item() < 1e-6  # aux CAM vs ctx.aux_cam; the random ctx.cam is not used
     assert final['loss_smcm'].item() > 1e-3
-    with pytest.raises(ValueError, match="cam_source must be 'final' or 'aux'"):
-        SpatialMultiViewContrast(cam_source='mid')
+    with pytest.raises(ValueError, match="cam source must be 'final' or 'aux'"):
+        SpatialMultiViewContrast(cam='mid')
 
 
 def test_gradient_reaches_cam_network_parameters():
@@ -165,9 +160,3 @@ def test_term_weights_split():
     s1 = SpatialMultiViewContrast(smc2_weight=0.)(_ctx(x, target, torch.ones(1, 2), **kw))['loss_smcm']
     s2 = SpatialMultiViewContrast(smc1_weight=0.)(_ctx(x, target, torch.ones(1, 2), **kw))['loss_smcm']
     assert s1 > 0 and s2 > 0 and torch.allclose(full, s1 + s2)
-
-
-def test_missing_cam_fn_raises():
-    x = torch.randn(1, 3, 8, 8)
-    with pytest.raises(KeyError, match=r"extras\['cam_fn'\]"):
-        SpatialMultiViewContrast()(_ctx(x, torch.rand(1, 2, 8, 8), torch.ones(1, 2)))
