@@ -17,7 +17,7 @@ FIND_LINKS := $(foreach d,$(MMWSSS_WHEELS) $(CURDIR)/.cache/wheels,--find-links 
 STAMP := $(VENV)/.mmwsss-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test clean-venv
+.PHONY: install demo test test-fast clean-venv
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# the fast tier: everything but the subprocess trainings, DDP, SIGKILL and golden-value runs (pytest -m integration)
+test-fast: install
+	$(PY) -m pytest tests -m "not integration" $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

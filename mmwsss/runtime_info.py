@@ -6,14 +6,14 @@ spans ``N`` iterations. Every iteration threshold on the model side (``seg_start
 counted in **optimizer steps**, so an ``-accN`` config changes only MMEngine's own keys (batch size,
 ``accumulative_counts``, ``max_iters``, the schedulers) and trains the same model as the multi-GPU recipe.
 
-:class:`~mmwsss.engine.hooks.GlobalBatchInfoHook` (a default hook of every mmwsss config) writes the accumulation
+:class:`~mmwsss.engine.hooks.OptimizerStepInfoHook` (a default hook of every mmwsss config) writes the accumulation
 count into MMEngine's message hub before training; outside a runner both values fall back to 0 and 1.
 """
 from mmengine.logging import MessageHub
 
 #: message-hub runtime-info key of the runner's 0-based iteration (written by MMEngine's RuntimeInfoHook)
 ITER_KEY = 'iter'
-#: message-hub runtime-info key of ``optim_wrapper.accumulative_counts`` (written by GlobalBatchInfoHook)
+#: message-hub runtime-info key of ``optim_wrapper.accumulative_counts`` (written by OptimizerStepInfoHook)
 ACCUMULATION_KEY = 'accumulative_counts'
 
 

@@ -35,10 +35,12 @@ def test_config_contract(path):
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
-# Iteration-valued keys: MMEngine counts them in forward passes, so an `-accN` config multiplies each by N.
-ITER_KEYS = {'max_iters', 'val_interval', 'interval', 'begin', 'end', 'start_iter', 'seg_start_iter',
-             'aux_pseudo_until', 'final_cam_after'}
+# MMEngine counts these in forward passes, so an `-accN` config multiplies each by N; the model's own thresholds
+# (seg_start_iter, start_iter, final_after, update_interval, ema_interval) count optimizer steps and stay as they are.
+MMENGINE_ITER_KEYS = {'max_iters', 'val_interval', 'interval', 'begin', 'end'}
 ACC_CONFIGS = [p for p in CONFIGS if re.search(r'-acc\d+-', osp.basename(p))]
+# what an `-accN` file may assign: MMEngine's own keys only (plus its helper variable and its base)
+ACC_FILE_KEYS = {'_base_', 'acc', 'optim_wrapper', 'train_cfg', 'param_scheduler', 'default_hooks', 'train_dataloader'}
 
 
 def _flatten(obj, prefix=''):
@@ -62,28 +64,56 @@ def test_accumulation_configs_exist():
 @pytest.mark.parametrize('path', ACC_CONFIGS, ids=lambda p: osp.relpath(p, CONFIG_ROOT))
 def test_accumulation_config_keeps_the_recipe(path):
     """An `-accN` config = its multi-GPU parent with N accumulated steps and the same number of optimizer steps:
-    every iteration count x N, the teacher EMA updated once per accumulation window, everything else unchanged."""
+    MMEngine's iteration counts x N, the model (which counts optimizer steps) unchanged, nothing else changed."""
     acc = int(re.search(r'-acc(\d+)-', osp.basename(path)).group(1))
     with open(path) as f:
-        parent_name = re.search(r"_base_ = \['\./([^']+)'\]", f.read()).group(1)
+        text = f.read()
+    assigned = set(re.findall(r'^([A-Za-z_]\w*) =', text, flags=re.M))
+    assert assigned <= ACC_FILE_KEYS, f'an -accN config changes only MMEngine keys, not {assigned - ACC_FILE_KEYS}'
+    parent_name = re.search(r"_base_ = \['\./([^']+)'\]", text).group(1)
     child = _flatten(Config.fromfile(path).to_dict())
     parent = _flatten(Config.fromfile(osp.join(osp.dirname(path), parent_name)).to_dict())
     gpus, batch = re.search(r'_(\d+)xb(\d+)-', parent_name).groups()
     cgpus, cbatch = re.search(r'_(\d+)xb(\d+)-', osp.basename(path)).groups()
     assert int(gpus) * int(batch) == int(cgpus) * int(cbatch) * acc, 'global batch differs from the parent'
     assert child.pop('optim_wrapper.accumulative_counts') == acc
-    assert child.pop('model.ema_interval') == acc and 'model.ema_interval' not in parent
     child_batch = child.pop('train_dataloader.batch_size')
     assert child_batch * acc * int(cgpus) == parent.pop('train_dataloader.batch_size') * int(gpus)
-    variables = ('acc', 'bank_interval', 'high_thr', 'max_iters')  # top-level helper variables of the files
-    child = {k: v for k, v in child.items() if k not in variables}
-    parent = {k: v for k, v in parent.items() if k not in variables}
+    child.pop('acc')
     assert sorted(child) == sorted(parent), set(child) ^ set(parent)
     scaled = 0
     for key, value in parent.items():
-        if key.rsplit('.', 1)[-1] in ITER_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        if not key.startswith('model.') and key.rsplit('.', 1)[-1] in MMENGINE_ITER_KEYS and isinstance(value, int) \
+                and not isinstance(value, bool):
             assert child[key] == value * acc, f'{key}: {child[key]} != {value} x {acc}'
             scaled += value > 0
         else:
             assert child[key] == value, f'{key}: {child[key]!r} != {value!r}'
     assert scaled >= 5  # max_iters, val/checkpoint/logger intervals, scheduler end, ...
+
+
+@pytest.mark.parametrize('variant,dropped', [('msfc-no-smcm', 'smcm'), ('msfc-no-mp2m', 'mp2m')])
+def test_ablation_drops_one_term(variant, dropped):
+    """An ablation config is one entry: the term is gone, every other term is the full method's."""
+    path = glob.glob(osp.join(CONFIG_ROOT, 'msfc', f'{variant}_*.py'))[0]
+    full = Config.fromfile(glob.glob(osp.join(CONFIG_ROOT, 'msfc', 'msfc_vit-tiny*.py'))[0]).model.aux_losses
+    ablated = Config.fromfile(path).model.aux_losses
+    assert ablated[dropped] is None
+    assert {k: v for k, v in ablated.items() if k != dropped} == {k: v for k, v in full.items() if k != dropped}
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(path).model)
+    assert dropped not in model.aux_losses and set(model.aux_losses) == set(full) - {dropped}
+
+
+@pytest.mark.parametrize('path', [p for p in CONFIGS if osp.basename(p).startswith('msfc')],
+                         ids=lambda p: osp.relpath(p, CONFIG_ROOT))
+def test_msfc_configs_have_tfcm(path):
+    from mmwsss.models.contrast import has_tfcm
+    assert has_tfcm(Config.fromfile(path).model.aux_losses)
+
+
+def test_every_method_has_an_alias():
+    """Aliases for every method or none: configs/<method>_{voc,coco}.py."""
+    methods = sorted({osp.basename(osp.dirname(p)) for p in CONFIGS if re.search(r'_deit-b16_', p)} - {'mixing'})
+    aliases = sorted(osp.basename(p) for p in glob.glob(osp.join(CONFIG_ROOT, '*.py')))
+    assert aliases == sorted(f'{m}_{d}.py' for m in methods for d in ('coco', 'voc'))

@@ -85,7 +85,7 @@ def main():
     from mmengine.utils import ProgressBar
 
     from mmwsss.postprocessing import DenseCRF, StreamingPool
-    from mmwsss.postprocessing.pseudo_labels import write_pseudo_label
+    from mmwsss.postprocessing.crf_pseudo_labels import write_pseudo_label
 
     model, dataset = build(args)
     os.makedirs(args.out, exist_ok=True)

@@ -3,7 +3,7 @@
 The single-stage WSSS papers (ToCo, MCC, MSFC, DuPL, SeCo) report their best VOC/COCO numbers after a dense CRF on
 the multi-scale + flip merged probabilities: unary ``-log p``, one Gaussian (position) and one bilateral (position +
 colour) Potts kernel, 10 mean-field iterations. :class:`DenseCRF` is that step with every parameter in the config;
-the defaults are the segmentation set of those papers (``../shared/specs/evaluation.md``):
+the defaults are the segmentation set of those papers (docs/evaluation.md):
 
 ====================  ============  ==============  ==============  ===============  ================
 parameter set         gaussian sxy  gaussian compat  bilateral sxy  bilateral srgb   bilateral compat

@@ -19,6 +19,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(HERE))
 from conftest import REPO_ROOT  # noqa: E402
 
+pytestmark = pytest.mark.integration
+
 MCC = 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'
 
 

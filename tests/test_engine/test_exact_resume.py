@@ -14,17 +14,19 @@ import torch
 from conftest import REPO_ROOT, run_tool
 from mmwsss.compat import load_checkpoint_file
 
+pytestmark = pytest.mark.integration
+
 CONFIGS = {
     'mcc': ('configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py', []),
     # bank update every 3 iterations: the window of iterations 1-3 is open at the checkpoint of iteration 2
     'msfc': ('configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
-             ['custom_hooks.1.interval=3', 'model.aux_losses.3.start_iter=3', 'model.memory_bank.min_count=1']),
+             ['model.aux_losses.mp2m.update_interval=3', 'model.aux_losses.mp2m.bank.min_count=1']),
 }
 
 
 def train_options(root, max_iters, extra=()):
     return ['--cfg-options', f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
-            'train_dataloader.batch_size=2', 'custom_hooks.0.expected=2', 'model.seg_start_iter=1',
+            'train_dataloader.batch_size=2', 'default_hooks.global_batch.expected=2', 'model.seg_start_iter=1',
             'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2', 'train_cfg.val_interval=1000',
             'randomness.deterministic=True', f'train_cfg.max_iters={max_iters}', *extra]
 
@@ -85,7 +87,7 @@ def test_resume_continues_bit_for_bit(method, tiny_weakshapes, tmp_path):
     assert positions == [8, 8], f'samples drawn in 4 iterations of 2 images: {positions}'
     if method == 'msfc':
         assert 'resumed the open update window' in log
-        assert a['state_dict']['memory_bank.initialised'].any(), 'the bank was never updated: nothing compared'
+        assert a['state_dict']['aux_losses.mp2m.bank.initialised'].any(), 'the bank was never updated: nothing compared'
         assert_same(a['memory_bank_window'], b['memory_bank_window'], 'memory bank window')
 
     first, second = logged(straight), logged(resumed)
@@ -119,7 +121,7 @@ def test_benchmark_resume_script(tiny_weakshapes, tmp_path):
     proc = run_tool(['tools/misc/benchmark_resume.py', CONFIGS['mcc'][0], '--work-dir', str(tmp_path),
                      '--resume-iter', '5', '--cfg-options', f'train_dataloader.dataset.data_root={tiny_weakshapes}',
                      f'val_dataloader.dataset.data_root={tiny_weakshapes}', 'train_dataloader.batch_size=2',
-                     'custom_hooks.0.expected=2'])
+                     'default_hooks.global_batch.expected=2'])
     out = proc.stdout
     assert 'resume at iteration 5 (2 images per iteration, 10 samples to skip)' in out
     assert 'Advance dataloader 5 steps' in out and 'Fast-forwarded the data stream to sample 10 (iteration 5)' in out

@@ -10,6 +10,8 @@ from mmengine.fileio import get_file_backend
 from conftest import run_tool
 from mmwsss.engine.checkpoint_io import AtomicLocalBackend, find_resumable_checkpoint, is_complete_checkpoint
 
+pytestmark = pytest.mark.integration
+
 
 def _save(path, value):
     torch.save({'state_dict': {'w': torch.full((1000,), float(value))}}, path)
@@ -66,8 +68,8 @@ def test_sigkill_during_save_and_between_checkpoints_then_resume(tiny_weakshapes
                      '--work-dir', str(tmp_path), '--iters', '6', '--checkpoint-interval', '2', '--cfg-options',
                      f'train_dataloader.dataset.data_root={tiny_weakshapes}',
                      f'val_dataloader.dataset.data_root={tiny_weakshapes}', 'train_dataloader.batch_size=2',
-                     'custom_hooks.0.expected=2', 'custom_hooks.1.interval=3', 'model.memory_bank.min_count=1',
-                     'model.aux_losses.3.start_iter=3', 'model.seg_start_iter=1'])
+                     'default_hooks.global_batch.expected=2', 'model.aux_losses.mp2m.update_interval=3', 'model.aux_losses.mp2m.bank.min_count=1',
+                     'model.seg_start_iter=1'])
     out = proc.stdout
     assert out.rstrip().endswith('PASS'), out[-3000:]
     assert re.search(r'continuing from \S+iter_4\.pth', out)

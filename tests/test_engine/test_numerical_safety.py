@@ -10,6 +10,8 @@ from conftest import REPO_ROOT, run_tool
 from mmwsss.compat import load_checkpoint_file
 from mmwsss.datasets.weakshapes_adversarial import ADVERSARIAL_CASES
 
+pytestmark = pytest.mark.integration
+
 MCC = 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'
 MSFC = 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'
 
@@ -35,13 +37,13 @@ def _nan_options(root, *extra):
             'train_dataloader.batch_size=2', 'model.seg_start_iter=0', 'default_hooks.logger.interval=1',
             'default_hooks.checkpoint.interval=2', 'train_cfg.val_interval=1000', 'train_cfg.max_iters=6',
             # MCC's loss becomes NaN from iteration 3 on (0-based start 2)
-            'model.aux_losses.1.start_iter=2', 'model.aux_losses.1.loss_weight=nan', *extra]
+            'model.aux_losses.mcc.start_iter=2', 'model.aux_losses.mcc.loss.loss_weight=nan', *extra]
 
 
 def _train_into_nan(root, work, *extra, timeout):
     """Run tools/train.py on one process with the NaN injected; return the combined log, asserting it failed."""
     proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work,
-                           *_nan_options(root, 'custom_hooks.0.expected=2', *extra)],
+                           *_nan_options(root, 'default_hooks.global_batch.expected=2', *extra)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode != 0
     return proc.stdout + proc.stderr
@@ -67,7 +69,7 @@ def test_nan_stops_training_naming_term_iteration_and_images(tiny_weakshapes, tm
 def test_nan_stops_every_ddp_rank_instead_of_hanging(tiny_weakshapes, tmp_path):
     """Only the logged values are compared across ranks, so both ranks raise in the same iteration."""
     proc = subprocess.run(['bash', 'tools/dist_train.sh', MCC, '2', '--work-dir', str(tmp_path),
-                           *_nan_options(tiny_weakshapes, 'custom_hooks.0.expected=4')],
+                           *_nan_options(tiny_weakshapes, 'default_hooks.global_batch.expected=4')],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=240,
                           env={**__import__('os').environ, 'PYTHON': sys.executable, 'PORT': '29561'})
     log = proc.stdout + proc.stderr

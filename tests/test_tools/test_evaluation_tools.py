@@ -12,12 +12,14 @@ from PIL import Image
 
 from conftest import REPO_ROOT, run_tool
 
+pytestmark = pytest.mark.integration
+
 MCC_WEAKSHAPES = osp.join(REPO_ROOT, 'configs', 'mcc', 'mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py')
 MCC_VOC = osp.join(REPO_ROOT, 'configs', 'mcc_voc.py')
 # DeiT-B shrunk to DeiT-Tiny without pretrained weights: the VOC config's data path and test settings, light enough
 # for a CPU test
 VOC_TINY = {'model.backbone.arch': 'deit-tiny', 'model.backbone.init_cfg': None, 'model.decode_head.in_channels': 192,
-            'model.decode_head.channels': 32, 'model.projector.in_dims': 192}
+            'model.decode_head.channels': 32, 'model.aux_losses.mcc.projector.in_dims': 192}
 
 
 def _random_checkpoint(config, path, options=None):

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import REPO_ROOT, run_tool
 
+pytestmark = pytest.mark.integration
+
 MIXING = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'mixing', '*weakshapes*.py')))
 
 
@@ -24,7 +26,7 @@ def test_mixing_config_trains_with_segmentation_loss(tiny_weakshapes, tmp_path, 
     root = tiny_weakshapes
     proc = run_tool(['tools/train.py', config, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
                      f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
-                     'train_dataloader.batch_size=2', 'custom_hooks.0.expected=2', 'model.seg_start_iter=0',
+                     'train_dataloader.batch_size=2', 'default_hooks.global_batch.expected=2', 'model.seg_start_iter=0',
                      'train_cfg.max_iters=3', 'train_cfg.val_interval=3', 'default_hooks.logger.interval=1',
                      'default_hooks.checkpoint.interval=3', 'train_dataloader.num_workers=0',
                      'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',

@@ -11,6 +11,8 @@ from PIL import Image
 
 from conftest import REPO_ROOT, run_tool
 
+pytestmark = pytest.mark.integration
+
 MCC = osp.join(REPO_ROOT, 'configs', 'mcc', 'mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py')
 SECOND_STAGE = osp.join(REPO_ROOT, 'configs', 'second_stage', 'deeplabv3plus_r18-d8_1xb8-3k_weakshapes-pseudo-96x96.py')
 

@@ -11,6 +11,8 @@ import pytest
 
 from conftest import SMOKE_CONFIG, run_tool
 
+pytestmark = pytest.mark.integration
+
 
 def _data_options(root):
     return ['--cfg-options', f'train_dataloader.dataset.data_root={root}',

@@ -9,6 +9,8 @@ from PIL import Image
 
 from conftest import REPO_ROOT, run_tool
 
+pytestmark = pytest.mark.integration
+
 MCC = osp.join(REPO_ROOT, 'configs', 'mcc', 'mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py')
 
 

@@ -49,7 +49,8 @@ def main():
     hub = MessageHub.get_current_instance()
     hub.update_info('iter', args.at_iter if args.at_iter is not None else getattr(model, 'seg_start_iter', 0))
     times = []
-    bank = getattr(model, 'memory_bank', None)
+    from mmwsss.models.contrast import PrototypeMemoryBank
+    bank = next((m for m in model.modules() if isinstance(m, PrototypeMemoryBank)), None)
     for i in range(args.iters + 1):
         if args.device.startswith('cuda'):
             torch.cuda.synchronize()
@@ -62,7 +63,7 @@ def main():
         elif bank is not None:
             # MSFC: fill the prototype bank from the warm-up step (as MemoryBankHook would after its interval), so
             # the timed steps run the memory loss too; classes absent from this batch stay empty
-            bank.update(*bank.flush(), min_count=1)
+            bank.update(min_count=1)
             print(f'memory bank: filled from the warm-up step, {int(bank.initialised.sum())}/'
                   f'{bank.num_classes} classes')
     batch = cfg.train_dataloader.batch_size

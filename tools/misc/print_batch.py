@@ -9,6 +9,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401
+from mmwsss.datasets.keys import VIEW_KEYS
 from mmwsss.utils.launch import load_config
 
 from mmseg.registry import MODELS
@@ -34,7 +35,7 @@ def describe_batch(cfg, num_workers: int = 0) -> str:
     for i, sample in enumerate(batch['data_samples']):
         labels = sample.get('gt_img_labels')
         names = [classes[j + 1] for j in torch.nonzero(labels).flatten().tolist()] if labels is not None else None
-        views = {k: tuple(sample.get(k).shape) for k in ('img_global2', 'img_local') if k in sample}
+        views = {k: tuple(sample.get(k).shape) for k in VIEW_KEYS if k in sample}
         lines.append(f'[{i}] {sample.metainfo.get("stem")}: labels {names} '
                      f'vec {labels.int().tolist() if labels is not None else None}')
         lines.append(f'    img_box {sample.metainfo.get("img_box")} flip {sample.metainfo.get("flip")} '

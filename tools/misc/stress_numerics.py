@@ -45,21 +45,20 @@ def stress_options(config: str, iters: int, data_root: str, batch_size, all_mask
             'default_hooks.logger.interval=1', 'log_processor.window_size=1',
             f'default_hooks.checkpoint.interval={iters}', f'train_cfg.max_iters={iters}',
             f'train_cfg.val_interval={iters}']
-    for i, aux in enumerate(cfg.model.get('aux_losses', [])):
-        opts.append(f'model.aux_losses.{i}.start_iter=0')
+    for name, aux in _aux_losses(cfg).items():
+        opts.append(f'model.aux_losses.{name}.start_iter=0')
         if all_masked and aux['type'] == 'MaskedViewContrast':
-            opts += [f'model.aux_losses.{i}.mask_prob=1.0', f'model.aux_losses.{i}.min_visible_blocks=0']
-    if cfg.model.get('memory_bank') is not None:
-        opts.append('model.memory_bank.min_count=1')
-        for i, hook in enumerate(cfg.get('custom_hooks', [])):
-            if hook['type'] == 'MemoryBankHook':
-                opts.append(f'custom_hooks.{i}.interval=5')
+            opts += [f'model.aux_losses.{name}.mask_prob=1.0', f'model.aux_losses.{name}.min_visible_blocks=0']
+        if aux['type'] == 'MemoryPrototypeContrast':  # the bank fills every 5 steps from one sample on
+            opts += [f'model.aux_losses.{name}.update_interval=5', f'model.aux_losses.{name}.bank.min_count=1']
     if batch_size is not None:
-        opts.append(f'train_dataloader.batch_size={batch_size}')
-        for i, hook in enumerate(cfg.get('custom_hooks', [])):
-            if hook['type'] == 'GlobalBatchInfoHook':
-                opts.append(f'custom_hooks.{i}.expected={batch_size}')
+        opts += [f'train_dataloader.batch_size={batch_size}', f'default_hooks.global_batch.expected={batch_size}']
     return opts
+
+
+def _aux_losses(cfg) -> dict:
+    """The config's aux modules by term (entries set to None are dropped, as the segmentor does)."""
+    return {k: v for k, v in (cfg.model.get('aux_losses') or {}).items() if v is not None}
 
 
 def logged_values(work_dir):
@@ -82,7 +81,7 @@ def main():
     runs = [(c, False) for c in args.configs]
     if args.all_masked_views:
         runs += [(c, True) for c in args.configs
-                 if any(a['type'] == 'MaskedViewContrast' for a in Config.fromfile(c).model.get('aux_losses', []))]
+                 if any(a['type'] == 'MaskedViewContrast' for a in _aux_losses(Config.fromfile(c)).values())]
     failed = False
     report = []
     for config, all_masked in runs:

@@ -1,4 +1,4 @@
-# The ToCo/MCC training views at 448 px (spec section 3.3), shared by the VOC and COCO dataset configs.
+# The ToCo/MCC/MSFC training views at 448 px (docs/methods/toco.md), shared by the VOC and COCO dataset configs.
 # Training reads images and image-level labels only: no LoadAnnotations, so GT masks are never read.
 crop_size = (448, 448)
 train_pipeline = [

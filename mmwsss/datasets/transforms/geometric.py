@@ -1,4 +1,4 @@
-"""Geometric transforms of the single-stage WSSS recipes (ToCo/MCC section 3.3): rescale, crop with a valid box."""
+"""Geometric transforms of the single-stage WSSS recipes (docs/methods/toco.md): rescale, crop with a valid box."""
 from typing import Sequence, Tuple, Union
 
 import mmcv

@@ -1,6 +1,6 @@
 """Extra views for the contrastive losses, with their geometry recorded in ``results['view_meta']``.
 
-Pipeline order used by the ToCo/MCC configs (section 3.3 of the spec)::
+Pipeline order used by the ToCo/MCC/MSFC configs (docs/methods/toco.md, backbone and input)::
 
     LoadImageFromFile -> AddGlobalView (from the original image) -> RandomRescale -> RandomFlip
     -> RandomCropWithBox -> AddLocalView (from the crop) -> WSSSPhotoMetricAug (main view) -> PackWeakSegInputs

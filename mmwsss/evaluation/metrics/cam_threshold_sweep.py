@@ -15,7 +15,7 @@ class CAMThresholdSweepMetric(IoUMetric):
     Use with ``model.test_cfg.output='cam'``: the segmentor then predicts ``seg_logits`` = [constant background score,
     normalised CAM of each labelled class (0 for the others)] at the original size. The seed at threshold ``t`` is
     ``argmax([t, CAM_1, ..., CAM_K])``; one confusion matrix per threshold is accumulated over the whole split (not a
-    per-image mean), as in the WSSS literature (``../shared/specs/evaluation.md``). ``mIoU`` etc. are MMSeg's numbers
+    per-image mean), as in the WSSS literature (docs/evaluation.md). ``mIoU`` etc. are MMSeg's numbers
     at the model's own ``test_cfg.bkg_thr`` (the fixed threshold), so the metric also works as a plain IoUMetric.
 
     Reported beside them: ``mIoU@<t>`` for each threshold, ``best_mIoU`` and ``best_thr``.

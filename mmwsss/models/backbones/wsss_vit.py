@@ -234,7 +234,7 @@ class WSSSViT(VisionTransformer):
         Args:
             x (Tensor): images (B, 3, H, W).
             keep_mask (Tensor): bool (B, Hp*Wp) or (B, Hp, Wp), True = visible patch token, e.g. a view of
-                :func:`mmwsss.models.utils.generate_block_masks` flattened over the views.
+                :func:`mmwsss.models.contrast.generate_block_masks` flattened over the views.
 
         Returns:
             Tensor: class token (B, C) after the final norm.

@@ -21,7 +21,7 @@ def _valid_cam(cam: torch.Tensor, img_labels: torch.Tensor) -> torch.Tensor:
 def cam_to_label(cam: torch.Tensor, img_labels: torch.Tensor, img_box: Optional[Boxes] = None,
                  bkg_thr: Optional[float] = None, high: float = 0.7, low: float = 0.25, ignore_mid: bool = True,
                  ignore_index: int = 255, crop_hw: Optional[Sequence[int]] = None) -> torch.Tensor:
-    """Thresholded labels from a normalised CAM (spec section 2.1, PTC labels; validation CAM labels).
+    """Thresholded labels from a normalised CAM (PTC token labels, validation CAM labels).
 
     With ``v`` the max over present classes and ``c`` its argmax + 1:
 
@@ -68,7 +68,7 @@ def cam_to_label(cam: torch.Tensor, img_labels: torch.Tensor, img_box: Optional[
 
 def cam_to_roi(cam: torch.Tensor, img_labels: torch.Tensor, low: float = 0.25, high: float = 0.7,
                img_box: Optional[Boxes] = None, crop_hw: Optional[Sequence[int]] = None) -> torch.Tensor:
-    """Confidence map ``r`` for choosing and labelling contrastive views (spec sections 1.5 and 1.6).
+    """Confidence map ``r`` for choosing and labelling contrastive views (ToCo's CTC crops, MCC's masked views).
 
     With ``v`` the max over present classes: ``r = 0`` where ``v <= low`` (confident background), ``2`` where
     ``v >= high`` (confident foreground), ``1`` otherwise. Outside ``img_box`` ``r = 0``: padding holds no object, so

@@ -33,7 +33,7 @@ def _merge_flip(cam: torch.Tensor, batch: int, size: Tuple[int, int]) -> torch.T
 def multi_scale_cam(cam_fn: Callable[[torch.Tensor], Tuple[torch.Tensor, Optional[torch.Tensor]]],
                     img: torch.Tensor,
                     scales: Sequence[float] = (1.0, 0.5, 1.5)) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """Multi-scale + flip CAMs at the input resolution, normalised to [0, 1] (spec section 1.2).
+    """Multi-scale + flip CAMs at the input resolution, normalised to [0, 1] (docs/methods/toco.md).
 
     For each scale the image is resized bilinearly and run together with its horizontal flip in one ``cam_fn``
     call (batch ``2B``); both CAMs are upsampled bilinearly to the input size, the flipped one is flipped back, and

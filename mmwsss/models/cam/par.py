@@ -1,4 +1,4 @@
-"""Pixel-Adaptive Refinement (PAR): propagate soft masks along image-colour affinities (spec section 2.2).
+"""Pixel-Adaptive Refinement (PAR): propagate soft masks along image-colour affinities (docs/methods/toco.md, PAR).
 
 Every pixel ``i`` has ``8 * len(dilations)`` neighbours ``j``: the 3x3 ring around it (centre excluded) at each
 dilation, with replicate padding (coordinates clamped to the image). The affinity is
@@ -26,7 +26,7 @@ import torch.nn as nn
 
 
 class PAR(nn.Module):
-    """Pixel-Adaptive Refinement of soft masks (ToCo's ``PAR``; spec section 2.2).
+    """Pixel-Adaptive Refinement of soft masks (ToCo's ``PAR``).
 
     Not registered: it has no parameters and is built by the code that makes pseudo labels.
 

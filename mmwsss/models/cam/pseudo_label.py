@@ -22,7 +22,7 @@ def pseudo_labels_with_par(cam: torch.Tensor, img_labels: torch.Tensor, img: tor
                            par: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], high: float = 0.7,
                            low: float = 0.25, img_box: Optional[Boxes] = None, down_scale: int = 2,
                            ignore_index: int = 255) -> torch.Tensor:
-    """Segmentation pseudo labels: CAM + two background levels, refined by PAR (spec section 2.3).
+    """Segmentation pseudo labels: CAM + two background levels, refined by PAR (docs/methods/toco.md).
 
     For ``bg`` in (``high``, ``low``): prepend a constant ``bg`` channel to the valid CAM, downsample by
     ``down_scale`` (bilinear), keep background + the image's present classes, softmax over channels, refine with
@@ -41,7 +41,7 @@ def pseudo_labels_with_par(cam: torch.Tensor, img_labels: torch.Tensor, img: tor
         cam (Tensor): (B, K, H, W) normalised CAM at the input resolution.
         img_labels (Tensor): (B, K) multi-hot image labels.
         img (Tensor): (B, 3, H, W) image (PAR is invariant to per-channel affine changes, so any normalisation).
-        par (callable): ``(img, masks) -> masks``, normally :class:`~mmwsss.models.utils.par.PAR`.
+        par (callable): ``(img, masks) -> masks``, normally :class:`~mmwsss.models.cam.PAR`.
         high (float): background level for ``label_h``. Defaults to 0.7.
         low (float): background level for ``label_l``. Defaults to 0.25.
         img_box (sequence | Tensor, optional): per-image boxes in input pixels. Defaults to None.

@@ -41,6 +41,9 @@ class LocalCropContrast(ClassTokenContrast):
 
     def local_outputs(self, ctx):
         local = ctx.view_local()
+        if self.crop_size > min(local.shape[-2:]):
+            raise ValueError(f'LocalCropContrast: crop_size={self.crop_size} does not fit the '
+                             f'{local.shape[-2]}x{local.shape[-1]} local view; scale it with the crop (96 at 448)')
         roi = self.roi(ctx, self.cam.pick(ctx.cam, ctx.aux_cam, ctx.step))
         half = self.crop_size // 2
         crops, flags = [], []

@@ -41,7 +41,7 @@ __all__ = ['MemoryPrototypeContrast', 'PrototypeMemoryBank', 'adaptive_weight', 
 
 
 class PrototypeMemoryBank(nn.Module):
-    """K x C bank of L2-normalised class prototypes in the final-token space (spec 4.1), one row per class.
+    """K x C bank of L2-normalised class prototypes in the final-token space, one row per class.
 
     State (all in ``state_dict``, so checkpoints and ``--resume`` keep it):
 
@@ -63,10 +63,10 @@ class PrototypeMemoryBank(nn.Module):
         num_classes (int): K, foreground classes (20 VOC, 80 COCO).
         channels (int): C, token dimension (768 for ViT-B).
         bkg_thr (float): a token belongs to class c when c has the largest present-class CAM value and that value
-            is above ``bkg_thr`` (spec 4.2: 0.5 VOC, 0.45 COCO). Defaults to 0.5.
+            is above ``bkg_thr`` (0.5 VOC, 0.45 COCO). Defaults to 0.5.
         momentum (float): EMA momentum ``m`` (weight of the old prototype). Defaults to 0.9.
         min_count (int): a class is updated only when at least this many (image, class) prototypes were pooled
-            over all processes since the last update (spec 4.3: 4). Defaults to 4.
+            over all processes since the last update. Defaults to 4.
         eps (float): for the normalisations. Defaults to 1e-6.
         update_interval (int): optimizer steps between two updates (200); the hook reads it here. Defaults to 200.
     """
@@ -119,7 +119,7 @@ class PrototypeMemoryBank(nn.Module):
     def extract(self, tokens: torch.Tensor, cam: torch.Tensor, img_labels: torch.Tensor,
                 thr: Optional[float] = None, img_boxes=None, crop_hw: Optional[Sequence[int]] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Masked average pooling of the tokens over confident CAM regions, summed over the batch (spec 4.2).
+        """Masked average pooling of the tokens over confident CAM regions, summed over the batch.
 
         For every image ``b`` and every present class ``c`` that owns at least one token (argmax over the present
         classes of the CAM resized to the token grid, value ``> thr``, inside ``img_boxes``), the prototype
@@ -235,7 +235,7 @@ class PrototypeMemoryBank(nn.Module):
 
     # ----------------------------------------------------------------------------------------------- matching
     def memory_cam(self, tokens: torch.Tensor) -> torch.Tensor:
-        """(B, K, h, w) cosine similarity between each token and each prototype (spec 4.4); 0 for empty classes.
+        """(B, K, h, w) cosine similarity between each token and each prototype; 0 for empty classes.
 
         Gradient flows into ``tokens`` (the bank is a buffer); detach the result to build pair targets.
         """
@@ -277,7 +277,7 @@ def _histograms(values: torch.Tensor, bins: int) -> torch.Tensor:
 @torch.no_grad()
 def adaptive_weight(memory_cam: torch.Tensor, aux_cam: torch.Tensor, cam: torch.Tensor, bins: int = 10,
                     reduction: str = 'mean', eps: float = 1e-6) -> torch.Tensor:
-    """Adaptive weight of the memory contrast loss (spec 4.5), with normalised histograms (bounded).
+    """Adaptive weight of the memory contrast loss (docs/methods/msfc.md), with normalised histograms (bounded).
 
     Per image, with ``pi`` = :func:`projection_profile` (K x (h + w)) and the CAMs resized to the memory CAM's grid:
 

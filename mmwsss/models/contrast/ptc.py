@@ -10,7 +10,7 @@ from .base import AuxModule, build_loss
 
 
 def ptc_pair_labels(token_labels: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
-    """Pairwise token labels for PTC (spec section 2.1): 1 same label, 0 different, ``ignore_index`` otherwise.
+    """Pairwise token labels for PTC (docs/methods/toco.md, PTC): 1 same label, 0 different, ``ignore_index`` otherwise.
 
     A pair is ignored when either token is ignored or when it pairs a token with itself.
 

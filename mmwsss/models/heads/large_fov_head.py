@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 
 @MODELS.register_module()
 class LargeFOVHead(BaseDecodeHead):
-    """Two dilated 3x3 convs (no bias, ReLU, no norm) and a 1x1 classifier without bias (spec section 1.3).
+    """Two dilated 3x3 convs (no bias, ReLU, no norm) and a 1x1 classifier without bias (docs/methods/toco.md).
 
     Being a :class:`mmseg.models.decode_heads.BaseDecodeHead`, it trains through MMSeg's ``loss()`` on
     ``gt_sem_seg``: the WSSS segmentor writes its pseudo labels there, and any other MMSeg decode head can take

@@ -12,7 +12,7 @@ class DINOProjectionHead(BaseModule):
     """MLP (in -> hidden -> hidden -> bottleneck, GELU), L2 normalisation, weight-normalised linear without bias.
 
     The last layer's weight norm ``g`` is fixed to 1 (not trained), so its output is the cosine-like projection
-    of a unit vector onto ``out_dims`` unit prototypes (spec section 1.4). Weights: trunc-normal, std 0.02.
+    of a unit vector onto ``out_dims`` unit prototypes (docs/methods/toco.md, CTC). Weights: trunc-normal, std 0.02.
 
     Args:
         in_dims (int): input (class token) dims. Defaults to 768.

@@ -1,4 +1,4 @@
-"""Background/foreground-balanced cross entropy for the segmentation head (spec section 2.4)."""
+"""Background/foreground-balanced cross entropy for the segmentation head (docs/methods/toco.md)."""
 from typing import Optional
 
 import torch
@@ -16,7 +16,7 @@ class BalancedSegCELoss(nn.Module):
     over its pixels in the whole batch, so the (often much larger) background does not dominate.
 
     Empty halves: the reference takes a mean over zero pixels and returns NaN when a batch has no valid foreground
-    (or background) pixel (spec 2.4, issues #3/#8/#15). Here an empty half contributes 0 and the other half *keeps
+    (or background) pixel (issues #3/#8/#15). Here an empty half contributes 0 and the other half *keeps
     its weight 1/2* (no renormalisation): the gradient a pixel receives then does not depend on whether a single
     pixel of the other kind happens to be in the batch (renormalising would double it when the last such pixel
     disappears), and the loss stays continuous in that sense. All pixels ignored gives 0.

@@ -1,10 +1,10 @@
 """Regularised dense-CRF energy loss ("rloss", Tang et al., ECCV 2018) in PyTorch, without a compiled extension.
 
-The ToCo/MCC/MSFC recipes add this loss on the segmentation output (spec ``toco_mcc.md`` section 2.5); every
+The ToCo/MCC/MSFC recipes add this loss on the segmentation output (docs/methods/toco.md); every
 reference repository needs rloss's SWIG/OpenMP extension for it, which users cannot build. Here the bilateral
 filtering ``W S`` runs on the model's device, either on the permutohedral lattice
-(:func:`~mmwsss.models.utils.permutohedral.permutohedral_filter`, O(N), the same approximation and scale as the
-extension) or exactly (:func:`~mmwsss.models.utils.permutohedral.dense_gaussian_filter`, O(N^2), for small inputs
+(:func:`~mmwsss.models.losses.permutohedral.permutohedral_filter`, O(N), the same approximation and scale as the
+extension) or exactly (:func:`~mmwsss.models.losses.permutohedral.dense_gaussian_filter`, O(N^2), for small inputs
 and validation).
 """
 from typing import Optional

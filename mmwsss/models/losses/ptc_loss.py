@@ -1,4 +1,4 @@
-"""Patch Token Contrast loss (ToCo PTC, MCC "aff_loss"; spec section 2.1)."""
+"""Patch Token Contrast loss (ToCo PTC, MCC "aff_loss"; docs/methods/toco.md)."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""Contrast of teacher global views with student views (ToCo ``CTCLoss_neg`` = MCC ``MCCLoss``; spec 1.5, 1.6)."""
+"""Contrast of teacher global views with student views (ToCo ``CTCLoss_neg`` = MCC ``MCCLoss``; docs/methods)."""
 import math
 
 import torch
@@ -18,7 +18,7 @@ class ViewContrastLoss(nn.Module):
     ``L_i = [ sum_{j in Pos} sum_a -log(e_aj / (e_aj + N_a + 1e-4)) + sum_a -log(1 / (1 + N_a + 1e-4)) ]
     / (A * (|Pos| + 1e-4))``,  ``L = mean_i L_i``
 
-    (spec section 1.5, "MCC loss"; the denominator's A is the reference's hard-coded 2). The second sum is the
+    (docs/methods/mcc.md, "The MCC loss"; the denominator's A is the reference's hard-coded 2). The second sum is the
     reference's extra "push the negatives away" term. Outputs are not normalised here.
 
     Numerics: every term is computed from the logits ``z_aj = <t_a, s_j> / tau`` in log space, which gives the same

@@ -93,6 +93,10 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
         upgrade_state_dict(state_dict, self, prefix)  # checkpoints of the layout before the structural step
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
+    def multi_scale_cams(self, inputs: torch.Tensor):
+        """Multi-scale + flip, min-max normalised ``(cam, aux_cam)`` (B, K, H, W) of ``inputs``, no gradient."""
+        return self.cam_head.multi_scale_cams(self.backbone, inputs)
+
     def _denormalised(self, inputs: torch.Tensor) -> torch.Tensor:
         """The main view back in [0, 1] RGB (channel order of ``inputs``), as PAR's guidance image."""
         pre = self.data_preprocessor
@@ -128,7 +132,7 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
         # the no-grad CAM passes only when something reads them (e.g. not in ToCo COCO's classification-only phase)
         cam = aux_cam = None
         if active or seg or any(m.observes_cam for m in self.aux_losses.values()):
-            cam, aux_cam = self.cam_head.multi_scale_cams(self.backbone, inputs)
+            cam, aux_cam = self.multi_scale_cams(inputs)
         ctx = WSSSContext(iter=it, step=step, first_in_step=it % acc == 0, inputs=inputs, data_samples=data_samples,
                           img_labels=img_labels, img_boxes=img_boxes, cls_token=cls_token, patch_tokens=patch,
                           aux_tokens=aux, cam=cam, aux_cam=aux_cam, encoder=WSSSEncoder(self.backbone, self.cam_head))
@@ -166,7 +170,7 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
         if data_samples is None:
             raise ValueError(f"test_cfg.output={output!r} needs data samples with gt_img_labels")
         img_labels = self._img_labels(data_samples).to(inputs.device)
-        cam, aux_cam = self.cam_head.multi_scale_cams(self.backbone, inputs)
+        cam, aux_cam = self.multi_scale_cams(inputs)
         cam = aux_cam if self.test_cfg.get('cam', 'final') == 'aux' else cam
         if output == 'cam':
             bkg = torch.full_like(cam[:, :1], float(self.test_cfg.get('bkg_thr', 0.5)))

@@ -1,23 +1,24 @@
-"""MP2M prototype memory bank (spec section 4) and its update hook: extraction with batch > 1, set/EMA update,
-identical banks across 2 gloo processes, exact restore from a checkpoint, bounded adaptive weight."""
-import logging
+"""MP2M (mmwsss/models/contrast/mp2m.py): the prototype bank (extraction with batch > 1, set/EMA update, identical
+banks across 2 gloo processes), the bounded adaptive weight, and the module that owns the bank."""
 import math
 import os
-import types
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import torch.nn as nn
 import torch.nn.functional as F
 
 from mmwsss.compat import load_checkpoint_file
-from mmwsss.engine.hooks.memory_bank_hook import MemoryBankHook
-from mmwsss.models.utils.memory_bank import (WEIGHT_RANGE, PrototypeMemoryBank, adaptive_weight,
-                                             bhattacharyya_weight)
+from mmwsss.models.contrast.mp2m import WEIGHT_RANGE, PrototypeMemoryBank, adaptive_weight, bhattacharyya_weight
 
 LOW, HIGH = WEIGHT_RANGE
+
+
+def _update(bank, sums, counts, **kwargs):
+    """Put ``(sums, counts)`` into the bank's open window and close it."""
+    bank.accumulate(sums, counts)
+    return bank.update(**kwargs)
 
 
 def _tiny_batch():
@@ -64,12 +65,12 @@ def test_extract_pools_every_image_of_the_batch():
 
 def test_update_initialises_then_ema_and_skips_rare_classes():
     bank = PrototypeMemoryBank(3, 2, momentum=0.9, min_count=2)
-    updated = bank.update(torch.tensor([[6., 8.], [1., 1.], [0., -4.]]), torch.tensor([2., 1., 2.]))
+    updated = _update(bank, torch.tensor([[6., 8.], [1., 1.], [0., -4.]]), torch.tensor([2., 1., 2.]))
     assert updated.tolist() == [True, False, True]
     assert bank.initialised.tolist() == [True, False, True]
     assert torch.allclose(bank.bank, torch.tensor([[0.6, 0.8], [0., 0.], [0., -1.]]))
 
-    updated = bank.update(torch.tensor([[2., 0.], [0., 5.], [9., 9.]]), torch.tensor([2., 5., 1.]))
+    updated = _update(bank, torch.tensor([[2., 0.], [0., 5.], [9., 9.]]), torch.tensor([2., 5., 1.]))
     assert updated.tolist() == [True, True, False]
     ema = torch.tensor([0.9 * 0.6 + 0.1 * 1., 0.9 * 0.8 + 0.1 * 0.])
     ema = ema / ema.norm()  # (0.6644, 0.7474)
@@ -80,13 +81,13 @@ def test_update_initialises_then_ema_and_skips_rare_classes():
     assert bank.ready
 
     # momentum override: m = 0 copies the fresh estimate
-    bank.update(torch.tensor([[0., 3.], [0., 0.], [0., 0.]]), torch.tensor([3., 0., 0.]), momentum=0.0)
+    _update(bank, torch.tensor([[0., 3.], [0., 0.], [0., 0.]]), torch.tensor([3., 0., 0.]), momentum=0.0)
     assert torch.allclose(bank.bank[0], torch.tensor([0., 1.]))
 
 
 def test_memory_cam_is_cosine_and_zero_for_empty_classes():
     bank = PrototypeMemoryBank(3, 2, min_count=1)
-    bank.update(torch.tensor([[1., 0.], [0., 0.], [1., 1.]]), torch.tensor([1., 0., 1.]))
+    _update(bank, torch.tensor([[1., 0.], [0., 0.], [1., 1.]]), torch.tensor([1., 0., 1.]))
     tokens = torch.tensor([[[[3., 0.]], [[4., -2.]]]], requires_grad=True)  # tokens (3, 4) and (0, -2)
     mem = bank.memory_cam(tokens)
     assert mem.shape == (1, 3, 1, 2)
@@ -112,12 +113,13 @@ def _dist_worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         bank = PrototypeMemoryBank(4, 8, bkg_thr=0.5, momentum=0.9, min_count=1)
         for step in range(2):  # first update sets the prototypes, the second is an EMA step
             bank.accumulate(*bank.extract(*_rank_batch(rank, step)))
-            bank.update(*bank.flush())
+            bank.update()
         torch.save({'bank': bank.bank, 'initialised': bank.initialised}, os.path.join(out_dir, f'rank{rank}.pth'))
     finally:
         dist.destroy_process_group()
 
 
+@pytest.mark.integration
 def test_bank_identical_on_two_gloo_processes_and_equal_to_single_process(tmp_path):
     mp.spawn(_dist_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2, join=True)
     r0 = load_checkpoint_file(str(tmp_path / 'rank0.pth'))
@@ -127,83 +129,16 @@ def test_bank_identical_on_two_gloo_processes_and_equal_to_single_process(tmp_pa
     # the different data per rank really differ, so equality comes from the all-reduce
     local = [PrototypeMemoryBank(4, 8, min_count=1) for _ in range(2)]
     for rank, bank in enumerate(local):
-        bank.update(*bank.extract(*_rank_batch(rank, 0)))
+        _update(bank, *bank.extract(*_rank_batch(rank, 0)))
     assert not torch.allclose(local[0].bank, local[1].bank)
 
     single = PrototypeMemoryBank(4, 8, bkg_thr=0.5, momentum=0.9, min_count=1)
     for step in range(2):
         batches = [_rank_batch(rank, step) for rank in range(2)]
         union = [torch.cat([b[i] for b in batches]) for i in range(3)]
-        single.update(*single.extract(*union))
+        _update(single, *single.extract(*union))
     assert torch.equal(single.initialised, r0['initialised'])
     assert torch.allclose(single.bank, r0['bank'], atol=1e-6)
-
-
-class _ToyModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.head = nn.Linear(8, 4)
-        self.memory_bank = PrototypeMemoryBank(4, 8, min_count=1)
-
-    def train_step(self, step):
-        self.memory_bank.accumulate(*self.memory_bank.extract(*_rank_batch(0, step)))
-
-
-def _run(model, hook, iters):
-    runner = types.SimpleNamespace(model=model, iter=0, logger=logging.getLogger('test_memory_bank'),
-                                   message_hub=None)
-    hook.before_train(runner)
-    for it in iters:
-        runner.iter = it
-        model.train_step(it)
-        hook.after_train_iter(runner, batch_idx=it)
-
-
-def test_checkpoint_keeps_the_bank_and_resume_is_exact(tmp_path):
-    torch.manual_seed(0)
-    model = _ToyModel()
-    hook = MemoryBankHook(interval=3)
-    _run(model, hook, range(3))  # one update at iter index 2 (3rd iteration)
-    assert model.memory_bank.initialised.any()
-    state = model.state_dict()
-    assert {'memory_bank.bank', 'memory_bank.initialised'} <= set(state)
-    assert not any('acc_' in k for k in state)  # accumulators are per-process, not state
-    torch.save({'state_dict': state}, tmp_path / 'iter_3.pth')
-
-    resumed = _ToyModel()
-    resumed.load_state_dict(load_checkpoint_file(str(tmp_path / 'iter_3.pth'))['state_dict'])
-    assert torch.equal(resumed.memory_bank.bank, model.memory_bank.bank)
-    assert torch.equal(resumed.memory_bank.initialised, model.memory_bank.initialised)
-
-    # continue both for 3 more iterations (second update at iter index 5): identical to an uninterrupted run
-    resumed.memory_bank.accumulate(torch.ones(4, 8), torch.ones(4))  # stale partial window: reset by before_train
-    _run(resumed, MemoryBankHook(interval=3), range(3, 6))
-    _run(model, hook, range(3, 6))
-    torch.manual_seed(0)
-    uninterrupted = _ToyModel()
-    _run(uninterrupted, MemoryBankHook(interval=3), range(6))
-    assert torch.equal(resumed.memory_bank.bank, uninterrupted.memory_bank.bank)
-    assert torch.equal(model.memory_bank.bank, uninterrupted.memory_bank.bank)
-
-
-def test_hook_updates_only_at_the_interval():
-    model = _ToyModel()
-    calls = []
-    original = model.memory_bank.update
-
-    def spy(sums, counts, **kwargs):
-        calls.append(float(counts.sum()))
-        return original(sums, counts, **kwargs)
-
-    model.memory_bank.update = spy
-    _run(model, MemoryBankHook(interval=4), range(9))
-    batches = [_rank_batch(0, s) for s in range(8)]
-    expected = [sum(float(model.memory_bank.extract(*b)[1].sum()) for b in batches[i:i + 4]) for i in (0, 4)]
-    assert calls == expected  # at iterations 4 and 8, each with its own window of 4 steps
-    assert float(model.memory_bank.acc_counts.sum()) > 0  # iteration 9 waits for the next window
-
-    with pytest.raises(AttributeError, match='memory_bank'):
-        _run(nn.Linear(1, 1), MemoryBankHook(interval=1), range(1))
 
 
 def test_adaptive_weight_stays_in_its_range():

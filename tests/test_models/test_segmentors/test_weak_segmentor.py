@@ -48,11 +48,12 @@ def test_training_step_losses_and_gradients(tiny_weakshapes, method, contrast_ke
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()
-    for name in ('backbone.layers.0.attn.qkv.weight', 'classifier.weight', 'aux_classifier.weight',
-                 'decode_head.conv_seg.weight', 'projector.last_weight'):
+    term = contrast_key[len('loss_'):]
+    for name in ('backbone.layers.0.attn.qkv.weight', 'cam_head.classifier.weight', 'cam_head.aux_classifier.weight',
+                 'decode_head.conv_seg.weight', f'aux_losses.{term}.projector.last_weight'):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
-    assert all(p.grad is None for p in model.projector_teacher.parameters())
+    assert all(p.grad is None for p in model.aux_losses[term].projector_teacher.parameters())
     # pseudo labels were written where any MMSeg head reads them
     assert ds[0].gt_sem_seg.data.shape[-2:] == x.shape[-2:]
 
@@ -60,14 +61,35 @@ def test_training_step_losses_and_gradients(tiny_weakshapes, method, contrast_ke
 def test_ema_teacher_follows_student(tiny_weakshapes):
     model, x, ds = _setup('mcc', tiny_weakshapes)
     _at_iter(0)
+    mcc = model.aux_losses['mcc']
     with torch.no_grad():
-        for p in model.projector.parameters():
+        for p in mcc.projector.parameters():
             p.add_(1.0)
-    before = [p.clone() for p in model.projector_teacher.parameters()]
+    before = [p.clone() for p in mcc.projector_teacher.parameters()]
     model.loss(x, ds)
-    for b, t, s in zip(before, model.projector_teacher.parameters(), model.projector.parameters()):
+    for b, t, s in zip(before, mcc.projector_teacher.parameters(), mcc.projector.parameters()):
         torch.testing.assert_close(t, 0.9 * b + 0.1 * s)
-    assert any(k.startswith('projector_teacher.') for k in model.state_dict())  # saved in checkpoints
+    assert any(k.startswith('aux_losses.mcc.projector_teacher.') for k in model.state_dict())  # in checkpoints
+
+
+def test_ema_teacher_updates_once_per_optimizer_step(tiny_weakshapes):
+    """With 2 accumulated forwards per step the teacher moves at the first forward of each step only."""
+    model, x, ds = _setup('mcc', tiny_weakshapes)
+    teacher = model.aux_losses['mcc'].projector_teacher
+    MessageHub.get_current_instance().update_info('accumulative_counts', 2)
+    try:
+        moved = []
+        for it in range(4):
+            before = [p.clone() for p in teacher.parameters()]
+            with torch.no_grad():
+                for p in model.aux_losses['mcc'].projector.parameters():
+                    p.add_(0.5)
+            _at_iter(it)
+            model.loss(x, ds)
+            moved.append(any(not torch.equal(b, t) for b, t in zip(before, teacher.parameters())))
+    finally:
+        MessageHub.get_current_instance().update_info('accumulative_counts', 1)
+    assert moved == [True, False, True, False]
 
 
 def test_any_mmseg_decode_head_trains_on_pseudo_labels(tiny_weakshapes):
@@ -124,23 +146,25 @@ def test_msfc_step_smcm_and_memory_loss(tiny_weakshapes):
     model = MODELS.build(cfg.model)
     batch = model.data_preprocessor(next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0))), True)
     x, ds = batch['inputs'], batch['data_samples']
-    mem_start = cfg.model.aux_losses[3].start_iter
+    mp2m = model.aux_losses['mp2m']
+    mem_start = mp2m.start_iter
+    assert mem_start == mp2m.update_interval == cfg.model.aux_losses.mp2m.update_interval
     _at_iter(0)
     losses = model.loss(x, ds)
     assert {'loss_ptc', 'loss_ctc', 'loss_smcm'} <= set(losses) and 'loss_mem' not in losses
     assert float(losses['loss_smcm']) > 0
     model.zero_grad()
-    losses['loss_smcm'].backward()  # the released SMCM has no gradient at all (spec 3.4)
+    losses['loss_smcm'].backward()  # the released SMCM has no gradient at all (docs/methods/msfc.md)
     for layer in model.backbone.layers:
         assert layer.attn.qkv.weight.grad.abs().sum() > 0
-    sums, counts = model.memory_bank.flush()
-    assert counts.sum() > 0  # the step fed the bank
+    assert mp2m.bank.acc_counts.sum() > 0  # the step fed the bank (observe), before the loss starts
+    mp2m.bank.reset_accumulators()
     _at_iter(mem_start)
     losses = model.loss(x, ds)
     assert float(losses['loss_mem']) == 0.0  # bank still empty
     # fill the bank as MemoryBankHook would, then the memory loss is live and reaches the backbone
-    model.memory_bank.initialised.fill_(True)
-    model.memory_bank.bank.copy_(torch.nn.functional.normalize(torch.randn_like(model.memory_bank.bank), dim=1))
+    mp2m.bank.initialised.fill_(True)
+    mp2m.bank.bank.copy_(torch.nn.functional.normalize(torch.randn_like(mp2m.bank.bank), dim=1))
     model.zero_grad()
     losses = model.loss(x, ds)
     assert torch.isfinite(losses['loss_mem']) and float(losses['loss_mem']) > 0
@@ -163,3 +187,31 @@ def test_energy_loss_joins_the_segmentation_loss(tiny_weakshapes):
     energy.backward()
     head_grad = sum(float(p.grad.abs().sum()) for p in model.decode_head.parameters() if p.grad is not None)
     assert head_grad > 0
+
+
+def test_thresholds_count_optimizer_steps(tiny_weakshapes):
+    """With 2 forwards per optimizer step, seg_start_iter and start_iter are reached after twice the iterations."""
+    model, x, ds = _setup('toco', tiny_weakshapes, seg_start_iter=3)
+    model.aux_losses['ctc'].start_iter = 2
+    hub = MessageHub.get_current_instance()
+    hub.update_info('accumulative_counts', 2)
+    try:
+        keys = {}
+        for it in (3, 4, 5, 6):
+            _at_iter(it)
+            keys[it] = set(model.loss(x, ds))
+    finally:
+        hub.update_info('accumulative_counts', 1)
+    assert 'loss_ctc' not in keys[3] and 'loss_ctc' in keys[4]  # step 1 -> step 2
+    assert 'decode.loss_seg' not in keys[5] and 'decode.loss_seg' in keys[6]  # step 2 -> step 3
+
+
+def test_aux_losses_is_a_dict_and_none_drops_a_term(tiny_weakshapes):
+    init_default_scope('mmseg')
+    cfg = load_config(CONFIGS['toco'])
+    cfg.model.aux_losses['ctc'] = None
+    model = MODELS.build(cfg.model)
+    assert list(model.aux_losses) == ['ptc']
+    cfg.model.aux_losses = [dict(type='PatchTokenContrast')]
+    with pytest.raises(TypeError, match='aux_losses is a dict keyed by term'):
+        MODELS.build(cfg.model)
