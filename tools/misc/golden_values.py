@@ -5,7 +5,9 @@ A refactoring must keep behaviour. Before code moves, ``record`` writes, into ``
 * ``losses.json``: every logged value (each loss term, the total, the gradient norm) of the ToCo, MCC and MSFC
   WeakShapes configs for iterations 1-30 at seed 0, on a WeakShapes tree generated with seed 0 (32 train / 8 val
   images), with the decode head from iteration 10 on and, for MSFC, the memory bank updated every 5 iterations
-  so that the memory loss runs;
+  so that the memory loss runs; plus MCC with both CAM switches inside the 30 iterations (``mcc-switch``) and
+  MCC with the dense energy loss (``mcc-energy``), recorded from the code before the step in a second checkout
+  (``PYTHONPATH=<old checkout>``, the old spelling of the switch options);
 * ``msfc_small.pth``: a checkpoint (state dict only) of a small MSFC model (3 blocks of 64 dims) after 12
   iterations, with its projector, EMA teacher and filled memory bank: the checkpoint an older version of the code
   wrote;
@@ -40,10 +42,15 @@ CONFIGS = {
     'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'msfc': 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    # the two CAM switches (masked views at step 15, pseudo labels aux -> final at step 20) and the energy loss
+    'mcc-switch': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'mcc-energy': 'configs/mcc/mcc-energy_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
 # MSFC: the bank updates every BANK_INTERVAL iterations from one contribution on, the memory loss starts then
 MSFC_BANK = [f'model.aux_losses.mp2m.update_interval={BANK_INTERVAL}', 'model.aux_losses.mp2m.bank.min_count=1']
-EXTRA = {'msfc': MSFC_BANK}
+EXTRA = {'msfc': MSFC_BANK,
+         'mcc-switch': ['model.aux_losses.mcc.cam.final_after=15', 'model.pseudo_label.cam.source=aux',
+                        'model.pseudo_label.cam.final_after=20']}
 # the small MSFC model of the checkpoint fixture (3 blocks, 64 dims)
 SMALL = ['model.backbone.arch.embed_dims=64', 'model.backbone.arch.num_layers=3', 'model.backbone.arch.num_heads=2',
          'model.backbone.arch.feedforward_channels=128', 'model.backbone.aux_layer=1',
