@@ -55,8 +55,11 @@ class AuxModule(nn.Module):
     """
     observes_cam = False
 
-    def __init__(self, start_iter: int = 0, thr: Optional[Sequence[float]] = None) -> None:
+    def __init__(self, start_iter: int = 0, thr: Optional[Sequence[float]] = None, **unknown) -> None:
         super().__init__()
+        if unknown:
+            from ..segmentors.legacy_keys import LEGACY_MODULE_KEYS, reject_unknown_keys
+            reject_unknown_keys(type(self).__name__, unknown, LEGACY_MODULE_KEYS)
         if start_iter < 0:
             raise ValueError(f'start_iter must be >= 0, got {start_iter}')
         self.start_iter = int(start_iter)

@@ -40,3 +40,31 @@ def upgrade_state_dict(state_dict: MutableMapping, segmentor, prefix: str = '') 
                 state_dict[target] = state_dict.pop(key)
                 renamed.append(key)
     return renamed
+
+
+#: config keys of the layout before the structural step and where each setting lives now
+LEGACY_SEGMENTOR_KEYS = {
+    'high_thr': 'thr=(low, high)', 'low_thr': 'thr=(low, high)',
+    'pseudo_cam': "pseudo_label=dict(cam=dict(source='final' or 'aux'))",
+    'aux_pseudo_until': "pseudo_label=dict(cam=dict(source='aux', final_after=N))",
+    'par': 'pseudo_label=dict(par=...)', 'par_scale': 'pseudo_label=dict(par_scale=...)',
+    'cam_scales': 'cam_head=dict(scales=...)', 'num_fg_classes': 'cam_head=dict(num_classes=...)',
+    'cls_loss_weight': 'cam_head=dict(loss_weight=...)', 'aux_cls_loss_weight': 'cam_head=dict(aux_loss_weight=...)',
+    'projector': 'aux_losses.<ctc or mcc>.projector', 'ema_momentum': 'aux_losses.<ctc or mcc>.ema_momentum',
+    'ema_interval': 'aux_losses.<ctc or mcc>.ema_interval (in optimizer steps)',
+    'memory_bank': 'aux_losses.mp2m.bank (and aux_losses.mp2m.update_interval)',
+}
+LEGACY_MODULE_KEYS = {
+    'high_thr': 'thr=(low, high) (or nothing: the segmentor\'s pair)', 'low_thr': 'thr=(low, high)',
+    'cam_source': "cam='aux' / cam=dict(source=...)", 'final_cam_after': "cam=dict(source='aux', final_after=N)",
+    'temperature': 'loss=dict(temperature=...)', 'loss_weight': 'loss=dict(loss_weight=...)',
+}
+
+
+def reject_unknown_keys(owner: str, kwargs: dict, legacy: dict) -> None:
+    """Raise a ``TypeError`` naming every unknown config key of ``owner``, with its new place when it is a key of the
+    old layout."""
+    if not kwargs:
+        return
+    hints = [f'{k!r} is now {legacy[k]}' if k in legacy else f'{k!r} is not an argument' for k in sorted(kwargs)]
+    raise TypeError(f'{owner}: {"; ".join(hints)} (docs/architecture.md, "Config shape", lists the old keys)')

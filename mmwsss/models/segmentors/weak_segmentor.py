@@ -15,7 +15,7 @@ from ...datasets.keys import IMG_BOX
 from ...runtime_info import accumulative_counts, current_iter
 from ..cam import box_mask
 from ..contrast import AuxDefaults, WSSSContext, WSSSEncoder
-from .legacy_keys import upgrade_state_dict
+from .legacy_keys import LEGACY_SEGMENTOR_KEYS, reject_unknown_keys, upgrade_state_dict
 from .nan_guard import NaNGuardMixin
 
 
@@ -71,6 +71,8 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
                  pseudo_label: Optional[dict] = None, thr: Sequence[float] = (0.25, 0.7),
                  aux_losses: Optional[dict] = None, seg_start_iter: int = 0, energy_loss: Optional[dict] = None,
                  nan_guard: bool = True, **kwargs) -> None:
+        reject_unknown_keys('WeakSegmentor', {k: v for k, v in kwargs.items() if k in LEGACY_SEGMENTOR_KEYS},
+                            LEGACY_SEGMENTOR_KEYS)
         super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         num_fg = self.num_classes - 1
         embed_dims = self.backbone.embed_dims

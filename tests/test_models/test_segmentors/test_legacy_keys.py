@@ -55,3 +55,17 @@ def test_upgrade_renames_only_old_keys():
     renamed = upgrade_state_dict(old, model)
     assert 'classifier.weight' in renamed and 'memory_bank.initialised' in renamed
     assert set(old) == set(current)
+
+
+def test_old_config_keys_name_their_new_place():
+    import pytest
+    init_default_scope('mmseg')
+    cfg = load_config(CONFIG)
+    cfg.model.high_thr = 0.65
+    with pytest.raises(TypeError, match=r"WeakSegmentor: 'high_thr' is now thr=\(low, high\)"):
+        MODELS.build(cfg.model)
+    with pytest.raises(TypeError, match=r"LocalCropContrast: 'cam_source' is now .*'temperature' is now "
+                                        r"loss=dict\(temperature=...\)"):
+        MODELS.build(dict(type='LocalCropContrast', cam_source='aux', temperature=1.0))
+    with pytest.raises(TypeError, match="PatchTokenContrast: 'bogus' is not an argument"):
+        MODELS.build(dict(type='PatchTokenContrast', bogus=1))
