@@ -8,10 +8,11 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 TOOLS=$(cd "$(dirname "$0")/.." && pwd)
+source "$TOOLS/misc/python.sh"
 
 PYTHONPATH="$TOOLS/..":${PYTHONPATH:-} \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-exec "${PYTHON:-python}" -m torch.distributed.run \
+exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \
