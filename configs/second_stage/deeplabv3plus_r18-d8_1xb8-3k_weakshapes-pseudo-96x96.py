@@ -1,6 +1,8 @@
 # The classic second stage of WSSS: a stock MMSeg DeepLabV3+ (ResNet-18, output stride 8, from scratch) trained
 # fully supervised on pseudo labels exported from a single-stage checkpoint, validated on WeakShapes val's real GT.
-# No mmwsss model or dataset code: EncoderDecoder + DepthwiseSeparableASPPHead + BaseSegDataset.
+# No mmwsss model or dataset code: EncoderDecoder + DepthwiseSeparableASPPHead + BaseSegDataset. The runtime comes
+# from mmwsss's base (the fast-forwarding loop and the reliability hooks of configs/_base_/default_runtime.py, which
+# need the mmwsss import; the weak-supervision hooks do nothing for this model).
 #
 #   python tools/export_pseudo_labels.py configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py \
 #       work_dirs/demo/mcc/iter_700.pth --out data/weakshapes/pseudo_mcc --split train --eval

@@ -216,3 +216,10 @@ def test_cli_reports_errors_without_traceback(tree, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([tree['voc_root'], '--nproc', '1', '--no-progress'])
     assert str(exc.value.code).startswith('error: ') and '10,582' in str(exc.value.code)
+
+
+def test_fixture_tree_accepts_a_relative_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tree = make_voc_tree('relative', num_train=2, num_val=1, num_aug_only=1)
+    assert osp.isabs(tree['voc_root']) and osp.isdir(osp.join('relative', 'VOCdevkit', 'VOC2012', 'JPEGImages'))
+    assert osp.isfile(osp.join(tree['aug_dir'], tree['splits']['train'][0] + '.png'))
