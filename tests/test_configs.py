@@ -117,3 +117,15 @@ def test_every_method_has_an_alias():
     methods = sorted({osp.basename(osp.dirname(p)) for p in CONFIGS if re.search(r'_deit-b16_', p)} - {'mixing'})
     aliases = sorted(osp.basename(p) for p in glob.glob(osp.join(CONFIG_ROOT, '*.py')))
     assert aliases == sorted(f'{m}_{d}.py' for m in methods for d in ('coco', 'voc'))
+
+
+def test_mixing_readme_loss_snippet_works_in_a_stock_mmseg_config():
+    """configs/mixing/README.md: BalancedSegCELoss in a stock config needs _delete_=True (use_sigmoid etc.)."""
+    from mmwsss.models.losses import BalancedSegCELoss
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, 'smoke', 'fcn_r18-tiny_1xb4-40_weakshapes-96x96.py'))
+    assert 'use_sigmoid' in cfg.model.decode_head.loss_decode
+    cfg.merge_from_dict({'model.decode_head.loss_decode': dict(_delete_=True, type='BalancedSegCELoss',
+                                                               loss_weight=0.1)})
+    init_default_scope('mmseg')
+    head = MODELS.build(cfg.model).decode_head
+    assert isinstance(head.loss_decode, BalancedSegCELoss) and head.loss_decode.loss_weight == 0.1
