@@ -43,17 +43,40 @@ def load_config(config: str, launcher: str = 'none', cfg_options: Optional[dict]
     """Load ``config`` the way MMSeg's tools do: CLI overrides merged, ``work_dir`` chosen.
 
     ``work_dir`` priority: the argument (``--work-dir``) > the config's ``work_dir`` > ``./work_dirs/<config name>``.
+
+    A top-level ``data_root`` in ``cfg_options`` (``--cfg-options data_root=DIR``) reaches every dataloader's dataset:
+    the configs' ``data_root`` variable is read when the config file is parsed, so without this the override would
+    change nothing and training would silently run on the default data.
     """
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+        if 'data_root' in cfg_options:
+            explicit = {k.split('.', 1)[0] for k in cfg_options if k.endswith('.dataset.data_root')}
+            _apply_data_root(cfg, cfg_options['data_root'], config, skip=explicit)
     _drop_disabled_extra_hooks(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def _apply_data_root(cfg: Config, data_root: str, config: str, skip=()) -> None:
+    """Point ``train/val/test_dataloader.dataset.data_root`` at ``data_root`` (except the loaders in ``skip``, whose
+    own ``data_root`` was given); refuse when a loader's dataset has no ``data_root`` to set (a wrapper dataset)."""
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if loader in skip:
+            continue
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        if dataset is None:
+            continue
+        if 'data_root' not in dataset:
+            raise ValueError(f'{config}: --cfg-options data_root={data_root} cannot reach {loader}: its dataset '
+                             f'({dataset.get("type")}) has no data_root; set {loader}.dataset... for the datasets it '
+                             'wraps instead')
+        dataset['data_root'] = data_root
 
 
 #: The default hooks mmengine's runner knows; only these may be switched off with ``None`` in mmengine itself.
