@@ -45,8 +45,30 @@ def test_python_variable_wins(repo):
     assert chosen == '/opt/other/python'
 
 
-@pytest.mark.parametrize('script', ['torchrun.sh', '../slurm_train.sh', '../slurm_test.sh'])
+@pytest.mark.parametrize('script', ['torchrun.sh', 'srun.sh'])
 def test_launch_scripts_use_it(script):
     with open(osp.join(REPO_ROOT, 'tools', 'misc', script)) as f:
         text = f.read()
     assert 'misc/python.sh' in text and '"$PYTHON"' in text
+
+
+@pytest.mark.parametrize('script,target', [('slurm_train.sh', 'train.py'), ('slurm_test.sh', 'test.py'),
+                                           ('dist_train.sh', 'train.py'), ('dist_test.sh', 'test.py')])
+def test_launchers_go_through_the_shared_scripts(script, target):
+    with open(osp.join(REPO_ROOT, 'tools', script)) as f:
+        text = f.read()
+    assert ('misc/srun.sh' in text or 'misc/torchrun.sh' in text) and target in text
+
+
+def test_slurm_launch_passes_the_arguments(tmp_path):
+    """The srun command line srun.sh builds (srun itself replaced by `echo`, there is no Slurm here): partition, job,
+    interpreter, script and arguments."""
+    fake = tmp_path / 'srun'
+    fake.write_text('#!/bin/sh\necho "$@"\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f'{tmp_path}:{os.environ["PATH"]}', PYTHON='/opt/py', GPUS='2')
+    proc = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools', 'slurm_test.sh'), 'part', 'job', 'cfg.py', 'ck.pth',
+                           '--tta'], env=env, capture_output=True, text=True, check=True)
+    out = proc.stdout.strip()
+    assert out.startswith('-p part --job-name=job') and '--ntasks=2' in out
+    assert out.endswith(f'/opt/py -u {REPO_ROOT}/tools/test.py cfg.py ck.pth --tta --launcher=slurm')
