@@ -36,7 +36,9 @@ default_hooks = dict(
     # log processes x images x accumulation; `expected` (set by the schedules) warns when a run differs
     global_batch=dict(type='GlobalBatchInfoHook'),
     # updates MP2M's memory banks on their own interval (does nothing for models without one)
-    memory_bank=dict(type='MemoryBankHook'))
+    memory_bank=dict(type='MemoryBankHook'),
+    # a progress bar over val/test images (and the CRF workers) when standard output is a terminal
+    eval_progress=dict(type='EvalProgressHook'))
 # tools/test.py --tta: the WSSS papers' merge (per scale image + flip summed, max over scales); merge='mean' is
 # MMSeg's SegTTAModel averaging. Either keeps the merged logits for --crf.
 tta_model = dict(type='WSSSTTAModel', merge='max')
