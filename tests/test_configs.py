@@ -129,3 +129,21 @@ def test_mixing_readme_loss_snippet_works_in_a_stock_mmseg_config():
     init_default_scope('mmseg')
     head = MODELS.build(cfg.model).decode_head
     assert isinstance(head.loss_decode, BalancedSegCELoss) and head.loss_decode.loss_weight == 0.1
+
+
+def test_model_index_lists_every_metafile_and_their_configs_exist():
+    """The root model-index.yml (MMSeg/OpenMIM convention) imports every method's metafile; each model's Config
+    exists and its name is the config's file name."""
+    import yaml
+    root = osp.dirname(CONFIG_ROOT)
+    with open(osp.join(root, 'model-index.yml')) as f:
+        imported = sorted(yaml.safe_load(f)['Import'])
+    metafiles = sorted(osp.relpath(p, root) for p in glob.glob(osp.join(CONFIG_ROOT, '*', 'metafile.y*ml')))
+    assert imported == metafiles
+    for metafile in metafiles:
+        with open(osp.join(root, metafile)) as f:
+            models = yaml.safe_load(f).get('Models') or []
+        assert models, f'{metafile} lists no model'
+        for model in models:
+            assert osp.isfile(osp.join(root, model['Config'])), f'{metafile}: {model["Config"]} does not exist'
+            assert osp.splitext(osp.basename(model['Config']))[0] == model['Name']
