@@ -27,14 +27,3 @@ def accumulative_counts() -> int:
     return max(int(MessageHub.get_current_instance().get_info(ACCUMULATION_KEY, 1)), 1)
 
 
-def current_step() -> int:
-    """The 0-based optimizer step of the current iteration: ``iter // accumulative_counts``.
-
-    Example:
-        >>> from mmengine.logging import MessageHub
-        >>> hub = MessageHub.get_instance('doctest_steps')
-        >>> hub.update_info('iter', 9); hub.update_info('accumulative_counts', 4)
-        >>> current_step()  # iterations 8-11 are the forwards of step 2
-        2
-    """
-    return current_iter() // accumulative_counts()

@@ -41,6 +41,7 @@ class MemoryBankHook(Hook):
                             'model.aux_losses.mp2m.bank=dict(momentum=0.9, min_count=4)')
         self._windows = None  # the open windows (summed over ranks) to save with this iteration's checkpoint
         self._resumed = None  # the windows loaded by --resume, applied in before_train
+        self._banks = []  # (name, bank) of the model, found once in before_train
 
     @staticmethod
     def banks(runner) -> List[Tuple[str, object]]:
@@ -51,7 +52,8 @@ class MemoryBankHook(Hook):
 
     def before_train(self, runner) -> None:
         resumed, self._resumed = self._resumed, None
-        for name, bank in self.banks(runner):
+        self._banks = self.banks(runner)  # the model does not change its modules during training
+        for name, bank in self._banks:
             window = self._window_for(resumed, name)
             bank.load_window(window)
             if window is not None:
@@ -70,13 +72,14 @@ class MemoryBankHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self._windows = None
-        banks = self.banks(runner)
+        if not self._banks:
+            return
         acc = accumulative_counts()
-        for name, bank in banks:
+        for name, bank in self._banks:
             if (runner.iter + 1) % (bank.update_interval * acc) == 0:
                 self._update(runner, name, bank)
-        if banks and checkpoint_due(runner):
-            self._windows = {name: bank.window() for name, bank in banks}
+        if checkpoint_due(runner):
+            self._windows = {name: bank.window() for name, bank in self._banks}
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self._windows is not None:

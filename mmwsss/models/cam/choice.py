@@ -7,7 +7,7 @@ step 12000, then the final CAM; COCO pseudo labels the aux CAM until step 12000.
     cam=dict(source='aux', final_after=12000)   # aux CAM for steps <= 12000, final CAM after
     cam=dict(source='final')                    # final CAM throughout
 """
-from typing import Optional, Tuple, Union
+from typing import Optional, Union
 
 import torch
 
@@ -34,11 +34,11 @@ class CAMChoice:
         self.source, self.final_after = source, final_after
 
     @classmethod
-    def build(cls, cfg: Union[None, str, dict, 'CAMChoice'], default: Optional['CAMChoice'] = None) -> 'CAMChoice':
-        """From a config value: a dict (``source``, ``final_after``), a source string, a CAMChoice, or None (the
-        ``default``; 'final' without one)."""
+    def build(cls, cfg: Union[None, str, dict, 'CAMChoice']) -> 'CAMChoice':
+        """From a config value: a dict (``source``, ``final_after``), a source string, a CAMChoice, or None
+        ('final')."""
         if cfg is None:
-            return default if default is not None else cls()
+            return cls()
         if isinstance(cfg, CAMChoice):
             return cfg
         if isinstance(cfg, str):
@@ -57,12 +57,6 @@ class CAMChoice:
     def pick(self, cam: torch.Tensor, aux_cam: torch.Tensor, step: int) -> torch.Tensor:
         """``cam`` or ``aux_cam`` for ``step``."""
         return cam if self.use_final(step) else aux_cam
-
-    def as_tuple(self) -> Tuple[str, Optional[int]]:
-        return self.source, self.final_after
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, CAMChoice) and self.as_tuple() == other.as_tuple()
 
     def __repr__(self) -> str:
         return f'CAMChoice(source={self.source!r}, final_after={self.final_after!r})'

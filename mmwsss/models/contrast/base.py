@@ -44,7 +44,8 @@ def build_loss(default: dict, override: Optional[dict]) -> nn.Module:
 class AuxModule(nn.Module):
     """Base of the auxiliary loss modules.
 
-    Subclasses implement :meth:`forward` and list the keys it returns in :attr:`loss_names`; they override
+    Subclasses implement :meth:`forward`; a module whose keys are not its registered ``loss``'s ``loss_name``
+    overrides :attr:`loss_names` (SMCM). They override
     :meth:`observe` when they keep state across steps and :meth:`bind` when they build parts whose size depends on
     the model. Set ``observes_cam = True`` when :meth:`observe` reads ``ctx.cam`` (the segmentor then computes the
     CAMs in every step, also before any loss is active).
@@ -64,12 +65,12 @@ class AuxModule(nn.Module):
             raise ValueError(f'start_iter must be >= 0, got {start_iter}')
         self.start_iter = int(start_iter)
         self._thr = None if thr is None else tuple(float(v) for v in thr)
-        self.low_thr, self.high_thr = self._thr or (0.25, 0.7)
+        self.low_thr, self.high_thr = self._thr or AuxDefaults.thr
 
     @property
     def loss_names(self) -> Tuple[str, ...]:
-        """The keys :meth:`forward` returns."""
-        raise NotImplementedError
+        """The keys :meth:`forward` returns: by default the ``loss_name`` of the module's registered ``loss``."""
+        return (self.loss.loss_name,)
 
     def bind(self, defaults: AuxDefaults) -> None:
         """Take the segmentor's shared settings (called once, right after the module is built)."""
@@ -158,10 +159,6 @@ class ClassTokenContrast(AuxModule):
         self.ema_momentum, self.ema_interval = ema_momentum, int(ema_interval)
         self.neg_ratio = neg_ratio
         self.cam = CAMChoice.build(cam)
-
-    @property
-    def loss_names(self):
-        return (self.loss.loss_name,)
 
     def observe(self, ctx) -> None:
         if ctx.first_in_step and ctx.step % self.ema_interval == 0:

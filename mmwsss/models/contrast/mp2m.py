@@ -333,10 +333,6 @@ class MemoryPrototypeContrast(AuxModule):
         self._bank_cfg = dict(bank or {})
         self.bank = None
 
-    @property
-    def loss_names(self):
-        return (self.loss.loss_name,)
-
     def bind(self, defaults: AuxDefaults) -> None:
         super().bind(defaults)
         self.bank = PrototypeMemoryBank(defaults.num_classes, defaults.embed_dims, update_interval=self.update_interval,

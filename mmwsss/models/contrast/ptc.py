@@ -64,10 +64,6 @@ class PatchTokenContrast(AuxModule):
         self.loss = build_loss(dict(type='PTCLoss', loss_weight=0.2, loss_name='loss_ptc'), loss)
         self.cam = CAMChoice.build(cam)
 
-    @property
-    def loss_names(self):
-        return (self.loss.loss_name,)
-
     def forward(self, ctx) -> dict:
         grid = ctx.patch_tokens.shape[-2:]
         cam = F.interpolate(self.cam.pick(ctx.cam, ctx.aux_cam, ctx.step), size=grid, mode='bilinear',
