@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.engine import find_resumable_checkpoint
+from mmwsss.utils import preflight
 from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
 
 
@@ -26,6 +27,9 @@ def parse_args():
         '--cfg-options', nargs='+', action=DictAction,
         help='override some settings in the used config, the key-value pair in xxx=yyy format will be merged '
         'into config file. If the value to be overwritten is a list, it should be like key="[a,b]" or key=a,b')
+    parser.add_argument('--preflight-only', action='store_true',
+                        help='only check that the weights, checkpoints and data the run needs exist, then exit '
+                        '(what tools/dist_train.sh runs before starting the processes)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     # torch.distributed.launch passes --local_rank (--local-rank on torch 2); torchrun sets LOCAL_RANK.
@@ -45,10 +49,13 @@ def main():
         if optim_wrapper == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in your config.', logger='current', level=logging.WARNING)
         else:
-            # FiniteGradOptimWrapper's check is replaced by the AMP loss scaler, which skips steps with inf gradients
+            # MMSeg's rule, plus the wrapper type of older mmwsss configs; the guard lives in the constructor
+            # (FiniteGradOptimWrapperConstructor), which also guards the AMP wrapper and runs it on the CPU as bf16
             assert optim_wrapper in ('OptimWrapper', 'FiniteGradOptimWrapper'), (
-                '`--amp` is only supported when the optimizer wrapper type is `OptimWrapper` or '
-                f'`FiniteGradOptimWrapper` but got {optim_wrapper}.')
+                '`--amp` is only supported when the optimizer wrapper type is `OptimWrapper` but got '
+                f'{optim_wrapper}.')
+            if optim_wrapper == 'FiniteGradOptimWrapper':
+                cfg.optim_wrapper.setdefault('constructor', 'FiniteGradOptimWrapperConstructor')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
@@ -61,6 +68,17 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+
+    if preflight.enabled():
+        # before the model, the data and the process group: a missing file stops every rank with one message
+        loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None else [])
+        what = '--resume checkpoint' if args.resume not in (None, 'auto') else 'load_from'
+        preflight.exit_on_problems(preflight.preflight(cfg, loaders, checkpoints=[(cfg.get('load_from'), what)]),
+                                   args.config)
+    if args.preflight_only:
+        print(f'pre-flight: {args.config}: the weights, checkpoints and data it needs are in place'
+              if preflight.enabled() else 'pre-flight: switched off (MMWSSS_PREFLIGHT=0)', flush=True)
+        return
 
     setup_distributed(cfg, args.launcher)
     with suggest_registered_names():  # components are built in from_cfg and (lazily) in train()

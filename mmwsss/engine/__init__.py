@@ -1,7 +1,9 @@
 from .checkpoint_io import find_resumable_checkpoint, register_atomic_local_backend
-from .optim_wrapper import FiniteGradOptimWrapper
+from .optim_wrapper import (CPUAmpOptimWrapper, FiniteGradCheck, FiniteGradOptimWrapper,
+                            FiniteGradOptimWrapperConstructor)
 from .loops import STREAM_POSITION_KEY, FastForwardIterBasedTrainLoop
 from .hooks import *  # noqa: F401,F403  (registers the hooks)
 
-__all__ = ['FastForwardIterBasedTrainLoop', 'FiniteGradOptimWrapper', 'STREAM_POSITION_KEY',
+__all__ = ['CPUAmpOptimWrapper', 'FastForwardIterBasedTrainLoop', 'FiniteGradCheck', 'FiniteGradOptimWrapper',
+           'FiniteGradOptimWrapperConstructor', 'STREAM_POSITION_KEY',
            'find_resumable_checkpoint', 'register_atomic_local_backend']

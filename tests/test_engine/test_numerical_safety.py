@@ -40,9 +40,9 @@ def _nan_options(root, *extra):
             'model.aux_losses.mcc.start_iter=2', 'model.aux_losses.mcc.loss.loss_weight=nan', *extra]
 
 
-def _train_into_nan(root, work, *extra, timeout):
+def _train_into_nan(root, work, *extra, timeout, args=()):
     """Run tools/train.py on one process with the NaN injected; return the combined log, asserting it failed."""
-    proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work,
+    proc = subprocess.run([sys.executable, 'tools/train.py', MCC, '--work-dir', work, *args,
                            *_nan_options(root, 'default_hooks.global_batch.expected=2', *extra)],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode != 0
@@ -122,4 +122,16 @@ def test_nan_gradient_stops_training_with_the_loss_guard_off(tiny_weakshapes, tm
     message = log.split('FloatingPointError: ')[-1]
     assert message.startswith('non-finite gradient at iteration 3 in '), log[-3000:]
     assert 'backbone.' in message.split('. ')[0], 'the parameters are not named'
+    _assert_stopped_in_iteration_3_with_a_clean_checkpoint(log, work)
+
+
+@pytest.mark.timeout(300)
+def test_nan_gradient_stops_training_under_amp(tiny_weakshapes, tmp_path):
+    """--amp keeps the guard: the constructor guards the AMP wrapper (bf16 autocast on this CPU: no loss scaler, so
+    the first non-finite gradient stops training, as without AMP)."""
+    work = str(tmp_path)
+    log = _train_into_nan(tiny_weakshapes, work, 'model.nan_guard=False', timeout=300, args=['--amp'])
+    assert 'FiniteGradCPUAmpOptimWrapper (AdamW)' in log, 'not the guarded AMP wrapper'
+    message = log.split('FloatingPointError: ')[-1]
+    assert message.startswith('non-finite gradient at iteration 3 in '), log[-3000:]
     _assert_stopped_in_iteration_3_with_a_clean_checkpoint(log, work)

@@ -2,10 +2,12 @@
 # 1,500 iterations from 1e-6 x, poly 0.9 over the whole run. MMEngine chains the two schedulers multiplicatively,
 # so during warm-up the lr is the reference's ramp times the poly factor (at most 7% lower, at iteration 1,500);
 # afterwards it equals the reference's base * (1 - k / max_iters) ** 0.9. Global batch 4 (VOC).
-# FiniteGradOptimWrapper stops before clipping/stepping on a NaN/Inf gradient, naming the parameters.
+# FiniteGradOptimWrapperConstructor's guard stops before clipping/stepping on a NaN/Inf gradient, naming the
+# parameters; the type stays 'OptimWrapper' so that MMSeg's --amp accepts it (and the guard stays on).
 _base_ = ['../default_runtime.py']
 optim_wrapper = dict(
-    type='FiniteGradOptimWrapper',
+    type='OptimWrapper',
+    constructor='FiniteGradOptimWrapperConstructor',  # NaN/Inf gradient guard, kept under --amp
     optimizer=dict(type='AdamW', lr=6e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [

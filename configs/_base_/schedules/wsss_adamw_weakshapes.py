@@ -5,7 +5,8 @@ _base_ = ['./wsss_adamw_20k.py']
 max_iters = 700
 optim_wrapper = dict(
     _delete_=True,
-    type='FiniteGradOptimWrapper',
+    type='OptimWrapper',
+    constructor='FiniteGradOptimWrapperConstructor',  # NaN/Inf gradient guard, kept under --amp
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
