@@ -28,7 +28,8 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'CheckpointHashError', 'UnsafeCheckpointError', 'load_checkpoint_file',
+__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'CheckpointHashError', 'UnsafeCheckpointError', 'cached_download_path',
+           'load_checkpoint_file',
            'pinned_sha256', 'register_safe_checkpoint_loading']
 
 
@@ -141,6 +142,21 @@ def sha256_of(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def cached_download_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where :func:`load_from_http` keeps the download of ``url``: ``<torch hub dir>/checkpoints/<file name>``.
+
+    The hub dir is ``$TORCH_HOME/hub`` (default ``~/.cache/torch/hub``); a file copied to this path by hand is used
+    without any network access (its pinned sha256 is still checked).
+
+    Example:
+        >>> cached_download_path('https://host/deit-base_20211124-6f40c188.pth', '/cache')
+        '/cache/deit-base_20211124-6f40c188.pth'
+    """
+    from torch.hub import get_dir
+    name = osp.basename(url.partition('#')[0].split('?')[0])
+    return osp.join(model_dir or osp.join(get_dir(), 'checkpoints'), name)
+
+
 def load_from_http(filename, map_location=None, model_dir=None, progress=os.isatty(0)):
     """Download (rank 0 first, as mmengine does) into the torch hub cache, check the pinned sha256, then load with
     weights_only.
@@ -152,7 +168,7 @@ def load_from_http(filename, map_location=None, model_dir=None, progress=os.isat
         CheckpointHashError: the URL pins no hash, or the file does not match it.
     """
     from mmengine.dist import barrier, get_dist_info
-    from torch.hub import download_url_to_file, get_dir
+    from torch.hub import download_url_to_file
 
     url = filename.partition('#')[0]
     expected = pinned_sha256(filename)
@@ -161,9 +177,8 @@ def load_from_http(filename, map_location=None, model_dir=None, progress=os.isat
             f'{filename} pins no sha256, so the downloaded weights could not be checked and were not loaded. Pin '
             'it: end the file name with -<first 8+ hex digits of its sha256> (torch hub convention) or append '
             '#sha256=<hex> to the URL.')
-    model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
-    os.makedirs(model_dir, exist_ok=True)
-    cached = osp.join(model_dir, osp.basename(url.split('?')[0]))
+    cached = cached_download_path(filename, model_dir)
+    os.makedirs(osp.dirname(cached), exist_ok=True)
     rank, world_size = get_dist_info()
     if rank == 0 and not osp.isfile(cached):
         try:  # torch verifies the prefix and deletes its temp file on a mismatch

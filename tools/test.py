@@ -20,6 +20,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
+from mmwsss.utils import preflight
 from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
 
 DEFAULT_CRF = dict(type='DenseCRF')  # for configs without a `crf` entry (configs/_base_/default_runtime.py has one)
@@ -39,6 +40,9 @@ def parse_args():
         '--cfg-options', nargs='+', action=DictAction,
         help='override some settings in the used config, the key-value pair in xxx=yyy format will be merged '
         'into config file. If the value to be overwritten is a list, it should be like key="[a,b]" or key=a,b')
+    parser.add_argument('--preflight-only', action='store_true',
+                        help='only check that the checkpoint and the test data exist, then exit (what '
+                        'tools/dist_test.sh runs before starting the processes)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (the config\'s tta_model)')
@@ -135,6 +139,15 @@ def main():
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     info = configure_evaluation(cfg, args)
+
+    if preflight.enabled():
+        # testing loads the checkpoint over the model: pretrained weights are not needed
+        preflight.exit_on_problems(preflight.preflight(cfg, ['test_dataloader'], weights=False,
+                                                       checkpoints=[(args.checkpoint, 'checkpoint')]), args.config)
+    if args.preflight_only:
+        print(f'pre-flight: {args.config}: the checkpoint and data it needs are in place' if preflight.enabled()
+              else 'pre-flight: switched off (MMWSSS_PREFLIGHT=0)', flush=True)
+        return
 
     setup_distributed(cfg, args.launcher)
     with suggest_registered_names():  # components are built in from_cfg and (lazily) in test()

@@ -10,6 +10,13 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 TOOLS=$(cd "$(dirname "$0")/.." && pwd)
 source "$TOOLS/misc/python.sh"
 
+# One process checks the weights, checkpoints and data first (mmwsss/utils/preflight.py): a missing file then
+# stops the launch with one message instead of NPROC failing ranks and torchrun's error report.
+if [ "${MMWSSS_PREFLIGHT:-1}" != 0 ]; then
+    PYTHONPATH="$TOOLS/..":${PYTHONPATH:-} OMP_NUM_THREADS=1 \
+        "$PYTHON" "$TOOLS/$SCRIPT" "${@:3}" --preflight-only || exit $?
+fi
+
 PYTHONPATH="$TOOLS/..":${PYTHONPATH:-} \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
 exec "$PYTHON" -m torch.distributed.run \
