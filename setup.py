@@ -1,8 +1,10 @@
 """mmwsss: weakly-supervised semantic segmentation (ToCo, MCC, MSFC) as an MMSegmentation 1.x plugin."""
 import os.path as osp
 import re
+import shutil
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
 
@@ -19,6 +21,27 @@ def read_requirements(name):
         return [line for line in lines if line]
 
 
+class BuildPyWithMim(build_py):
+    """Also copy configs/, tools/ and model-index.yml into ``mmwsss/.mim`` of a built (non-editable) package.
+
+    That folder is where OpenMMLab's ``mim`` looks (as for mmseg): ``mim search mmwsss`` reads the model index, ``mim
+    train mmwsss CONFIG`` runs the packaged tools/train.py. An editable install (``make install``) has no such folder;
+    there, run the tools from the checkout or use ``mim train mmsegmentation CONFIG``.
+    """
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        target = osp.join(self.build_lib, 'mmwsss', '.mim')
+        for name in ('configs', 'tools', 'model-index.yml'):
+            src, dst = osp.join(HERE, name), osp.join(target, name)
+            if osp.isdir(src):
+                shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            elif osp.isfile(src):
+                shutil.copy2(src, dst)
+
+
 setup(
     name='mmwsss',
     version=read_version(),
@@ -33,4 +56,5 @@ setup(
     extras_require={'tests': read_requirements('tests.txt')},
     include_package_data=True,
     zip_safe=False,
+    cmdclass={'build_py': BuildPyWithMim},
 )

@@ -17,10 +17,12 @@ import time
 import torch
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.utils import preflight
+from mmwsss.utils.known_warnings import configure_known_warnings
 from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
 
 DEFAULT_CRF = dict(type='DenseCRF')  # for configs without a `crf` entry (configs/_base_/default_runtime.py has one)
@@ -132,6 +134,7 @@ def _tta_group(pipeline, type_name):
 
 
 def main():
+    configure_known_warnings()  # each known library warning once, from rank 0
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
 
@@ -151,7 +154,8 @@ def main():
 
     setup_distributed(cfg, args.launcher)
     with suggest_registered_names():  # components are built in from_cfg and (lazily) in test()
-        runner = Runner.from_cfg(cfg)
+        # MMSeg's rule: a config's runner_type (mmwsss's base: WSSSRunner) is built through the registry
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
         start = time.perf_counter()
         metrics = runner.test()
     seconds = time.perf_counter() - start

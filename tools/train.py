@@ -5,11 +5,13 @@ import os
 
 from mmengine.config import DictAction
 from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.engine import find_resumable_checkpoint
 from mmwsss.utils import preflight
+from mmwsss.utils.known_warnings import configure_known_warnings
 from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
 
 
@@ -41,6 +43,7 @@ def parse_args():
 
 
 def main():
+    configure_known_warnings()  # each known library warning once, from rank 0
     args = parse_args()
     cfg = load_config(args.config, args.launcher, args.cfg_options, args.work_dir)
 
@@ -82,7 +85,8 @@ def main():
 
     setup_distributed(cfg, args.launcher)
     with suggest_registered_names():  # components are built in from_cfg and (lazily) in train()
-        runner = Runner.from_cfg(cfg)
+        # MMSeg's rule: a config's runner_type (mmwsss's base: WSSSRunner) is built through the registry
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
         runner.train()
     teardown_distributed()
 

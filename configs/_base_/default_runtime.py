@@ -2,6 +2,8 @@
 # fast-forwarding train loop and the mmwsss hooks. Schedules set lengths, intervals and the optimizer only.
 default_scope = 'mmseg'
 custom_imports = dict(imports=['mmwsss'], allow_failed_imports=False)
+# mmengine's Runner with the environment/config dumps in the log file only (mmwsss/engine/runner.py)
+runner_type = 'WSSSRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
