@@ -17,7 +17,7 @@ FIND_LINKS := $(foreach d,$(MMWSSS_WHEELS) $(CURDIR)/.cache/wheels,--find-links 
 STAMP := $(VENV)/.mmwsss-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast clean-venv
+.PHONY: install demo test test-fast clean-venv mim
 
 install: $(STAMP)
 
@@ -40,6 +40,13 @@ test: install
 # the fast tier: everything but the subprocess trainings, DDP, SIGKILL and golden-value runs (pytest -m integration)
 test-fast: install
 	$(PY) -m pytest tests -m "not integration" $(PYTEST_ARGS)
+
+# OpenMMLab's mim (mim train/test/search) in .venv. Without --no-deps, openmim 0.3.9 pulls openxlab, which
+# downgrades setuptools to 60.2 (breaking `pip install -e .`), rich, requests and filelock; mim's commands run
+# without it (only `mim download` of datasets needs it).
+mim: install
+	$(PIP) install --no-deps openmim==0.3.9
+	$(PIP) install colorama tabulate pandas requests
 
 clean-venv:
 	rm -rf $(VENV)
