@@ -29,7 +29,8 @@ def load_label_file(path: str, num_foreground: int) -> Dict[str, np.ndarray]:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'image-level label file {path} does not exist; build it with '
-                                'tools/dataset_converters/voc_weak.py or coco_weak.py, or set label_source='
+                                'tools/dataset_converters/voc_weak.py (--no-sbd for VOC 2012 without SBD), '
+                                'coco_weak.py or make_weakshapes.py, or set label_source='
                                 "'mask' / 'xml' to derive labels from masks or VOC annotations")
     try:
         obj = np.load(path, allow_pickle=True)

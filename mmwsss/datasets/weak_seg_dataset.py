@@ -94,6 +94,26 @@ class WeakSegDataset(BaseSegDataset):
         super().__init__(ann_file=ann_file, img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          data_root=data_root, **kwargs)
 
+    #: The command that builds this dataset's split lists and label file, ``{data_root}`` filled in by
+    #: :meth:`how_to_build`; None: no converter (lists and labels are written by hand).
+    build_command: Optional[str] = None
+
+    @classmethod
+    def how_to_build(cls, data_root: Optional[str] = None) -> str:
+        """The sentence that says how to build the split lists and label file of this dataset under ``data_root``.
+
+        Used in the dataset's own missing-file errors and by :mod:`mmwsss.utils.preflight`, without building
+        the dataset.
+
+        Example:
+            >>> WeakCOCODataset.how_to_build('data/coco2014')
+            'python tools/dataset_converters/coco_weak.py data/coco2014'
+        """
+        if cls.build_command is None:
+            return ("write the split list (one image stem per line) and a ToCo-style label file, or derive the "
+                    "labels with label_source='mask' / 'xml'")
+        return cls.build_command.format(data_root=data_root or '.')
+
     @staticmethod
     def _under_root(data_root: Optional[str], path: Optional[str]) -> Optional[str]:
         if path is None or data_root is None or osp.isabs(path):
@@ -106,7 +126,8 @@ class WeakSegDataset(BaseSegDataset):
 
     def load_data_list(self) -> List[dict]:
         if not self.ann_file or not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'{type(self).__name__}: split list {self.ann_file!r} does not exist')
+            raise FileNotFoundError(f'{type(self).__name__}: split list {self.ann_file!r} does not exist. Build it '
+                                    f'with: {self.how_to_build(self.data_root)}')
         stems = [line.strip() for line in mmengine.list_from_file(self.ann_file) if line.strip()]
         if not stems:
             raise ValueError(f'{type(self).__name__}: split list {self.ann_file} is empty')
@@ -130,6 +151,9 @@ class WeakSegDataset(BaseSegDataset):
         if self.label_source is None:
             return None
         if self.label_source == 'file':
+            if self.label_file and not osp.isfile(self.label_file):
+                raise FileNotFoundError(f'{type(self).__name__}: image-level label file {self.label_file} does not '
+                                        f'exist. Build it with: {self.how_to_build(self.data_root)}')
             table = load_label_file(self.label_file, self.num_foreground)
             missing = [s for s in stems if s not in table]
             if missing:
@@ -203,9 +227,12 @@ class WeakVOCDataset(WeakSegDataset):
 
     Splits through list files: ``train_aug`` (10,582; training), ``train`` (1,464; CAM/pseudo-label quality),
     ``val`` (1,449), ``test`` (1,456; no GT). Build ``train_aug.txt`` and ``cls_labels_onehot.npy`` with
-    ``tools/dataset_converters/voc_weak.py``; see ``configs/_base_/datasets/voc12aug_weak.py``.
+    ``tools/dataset_converters/voc_weak.py``; see ``configs/_base_/datasets/voc12aug_weak.py``. Without SBD,
+    ``voc_weak.py --no-sbd`` writes the labels of train + val and ``voc12_weak.py`` trains on ``train``.
     """
     METAINFO = dict(classes=VOC_CLASSES, palette=VOC_PALETTE)
+    build_command = ('python tools/dataset_converters/voc_weak.py {data_root}  (VOC 2012 without SBD: add --no-sbd '
+                     'and use a *_voc12-448x448.py config)')
 
 
 @DATASETS.register_module()
@@ -216,3 +243,4 @@ class WeakCOCODataset(WeakSegDataset):
     ``configs/_base_/datasets/coco2014_weak.py``.
     """
     METAINFO = dict(classes=COCO_CLASSES, palette=COCO_PALETTE)
+    build_command = 'python tools/dataset_converters/coco_weak.py {data_root}'

@@ -222,3 +222,4 @@ class WeakShapesDataset(WeakSegDataset):
         ...                label_file='cls_labels_onehot.npy', pipeline=[])
     """
     METAINFO = dict(classes=WEAKSHAPES_CLASSES, palette=WEAKSHAPES_PALETTE)
+    build_command = 'python tools/dataset_converters/make_weakshapes.py {data_root}'

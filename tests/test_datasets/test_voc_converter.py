@@ -1,4 +1,5 @@
-"""The VOC 2012 + SBD converter: train_aug list, label file from masks / XMLs, the checks and the CLI."""
+"""The VOC 2012 (+ SBD) converter: train_aug list, label file from masks / XMLs, the checks and the CLI; the
+--no-sbd mode for VOC 2012 alone (labels of train + val, no train_aug)."""
 import importlib.util
 import os
 import os.path as osp
@@ -11,8 +12,9 @@ from PIL import Image
 
 from conftest import REPO_ROOT
 from fixtures.voc_tree import make_voc_tree
-from mmwsss.datasets.converters.voc import (VOC_OFFICIAL_COUNTS, build_voc_weak, check_official_counts,
-                                            check_voc_splits, compute_train_aug, list_stems, read_split)
+from mmwsss.datasets.converters.voc import (VOC12_OFFICIAL_COUNTS, VOC_OFFICIAL_COUNTS, build_voc_weak,
+                                            check_official_counts, check_voc_splits, compute_train_aug, list_stems,
+                                            read_split)
 from mmwsss.datasets.image_labels import load_label_file
 
 CLI = osp.join('tools', 'dataset_converters', 'voc_weak.py')
@@ -223,3 +225,135 @@ def test_fixture_tree_accepts_a_relative_root(tmp_path, monkeypatch):
     tree = make_voc_tree('relative', num_train=2, num_val=1, num_aug_only=1)
     assert osp.isabs(tree['voc_root']) and osp.isdir(osp.join('relative', 'VOCdevkit', 'VOC2012', 'JPEGImages'))
     assert osp.isfile(osp.join(tree['aug_dir'], tree['splits']['train'][0] + '.png'))
+
+
+# --- VOC 2012 without SBD (--no-sbd) ---
+
+
+@pytest.fixture
+def plain(tmp_path):
+    """A VOC 2012 trainval tree as downloaded: no SegmentationClassAug; 2 extra images with XML but no mask."""
+    return make_voc_tree(str(tmp_path), num_train=4, num_val=3, num_aug_only=2, num_test=2, seed=0, sbd=False)
+
+
+def test_plain_fixture_tree_has_no_sbd(plain):
+    voc_root = plain['voc_root']
+    assert not osp.exists(osp.join(voc_root, 'SegmentationClassAug')) and plain['aug_dir'] is None
+    assert sorted(plain['splits']) == ['test', 'train', 'val']
+    assert set(plain['labels']) == set(plain['splits']['train'] + plain['splits']['val'])
+    for stem in plain['splits']['train'] + plain['splits']['val']:
+        mask = Image.open(osp.join(voc_root, 'SegmentationClass', stem + '.png'))
+        assert mask.mode == 'P'
+        present = sorted(set(np.unique(np.array(mask)).tolist()) - {0, 255})
+        assert present == (np.flatnonzero(plain['labels'][stem]) + 1).tolist()
+    extra = sorted(set(list_stems(osp.join(voc_root, 'Annotations'), '.xml')) - set(plain['labels']))
+    assert len(extra) == 2 and all(osp.isfile(osp.join(voc_root, 'JPEGImages', s + '.jpg')) for s in extra)
+    # same seed, same images as the SBD tree
+    assert make_voc_tree(str(osp.join(plain['data_root'], 'sbd')), num_train=4, num_val=3, num_aug_only=2,
+                         num_test=2, seed=0)['sizes'] == plain['sizes']
+
+
+@pytest.mark.parametrize('label_source', ['mask', 'xml'])
+def test_no_sbd_labels_of_train_and_val_agree_with_fixture(plain, label_source):
+    out = osp.join(plain['data_root'], f'from_{label_source}.npy')
+    info = build(plain, sbd=False, label_source=label_source, out_label_file=out, nproc=2)
+    assert info['mode'] == 'voc12' and info['split_file'] is None
+    assert info['counts'] == dict(train=4, val=3, test=2, labels=7)
+    assert info['official_counts'] == VOC12_OFFICIAL_COUNTS
+    assert info['mask_dir'] == (osp.join(plain['voc_root'], 'SegmentationClass') if label_source == 'mask' else None)
+    assert_labels_equal(load_label_file(out, 20), plain['labels'])  # the 2 extra images get no label
+    assert not osp.exists(split_file(plain, 'train_aug'))
+    assert sum(info['histogram'].values()) == 7
+
+
+def test_no_sbd_default_label_file_and_counts(plain):
+    info = build(plain, sbd=False)
+    assert info['label_file'] == osp.join(plain['voc_root'], 'cls_labels_onehot.npy')
+    assert sorted(info['count_mismatches']) == ['labels: 7 (official 2,913)', 'test: 2 (official 1,456)',
+                                                'train: 4 (official 1,464)', 'val: 3 (official 1,449)']
+    with pytest.raises(ValueError, match=r'official PASCAL VOC 2012 \(without SBD\) numbers: train: 4 '
+                       r'\(official 1,464\).*--no-check-counts'):
+        build(plain, sbd=False, check_counts=True, out_label_file=osp.join(plain['data_root'], 'strict.npy'))
+    assert not osp.exists(osp.join(plain['data_root'], 'strict.npy'))
+    assert VOC12_OFFICIAL_COUNTS == dict(train=1464, val=1449, test=1456, labels=2913)
+    assert check_official_counts(dict(train=1464, val=1449, labels=2913), mode='voc12') == []
+    # the SBD numbers are not those of VOC 2012 alone, and the other way round
+    assert check_official_counts(dict(train=1464, val=1449, labels=2913), strict=False) == [
+        'labels: 2,913 (official 12,031)']
+    with pytest.raises(ValueError, match='mode must be one of'):
+        check_official_counts({}, mode='sbd')
+
+
+def test_missing_aug_dir_suggests_no_sbd(plain):
+    with pytest.raises(FileNotFoundError, match=r"SegmentationClassAug directory .* does not exist; unpack SBD's "
+                       r'augmented masks .*rerun with --no-sbd'):
+        build(plain)
+    with pytest.raises(FileNotFoundError, match='--no-sbd'):
+        build(plain, label_source='xml')  # the xml source needs train_aug too, so SBD's masks
+
+
+def test_no_sbd_checks(plain):
+    with pytest.raises(ValueError, match='--aug-dir .* --no-sbd'):
+        build(plain, sbd=False, aug_dir='SegmentationClassAug')
+
+    stem = plain['splits']['val'][0]
+    png = osp.join(plain['voc_root'], 'SegmentationClass', stem + '.png')
+    os.rename(png, png + '.bak')
+    with pytest.raises(FileNotFoundError, match=f'mask {png} does not exist \\(1 of the 7 masks'):
+        build(plain, sbd=False)
+    build(plain, sbd=False, label_source='xml', out_label_file=osp.join(plain['data_root'], 'xml.npy'))  # no mask
+    os.rename(png + '.bak', png)
+
+    jpeg = osp.join(plain['voc_root'], 'JPEGImages', stem + '.jpg')
+    os.rename(jpeg, jpeg + '.bak')
+    with pytest.raises(FileNotFoundError, match=f'image {jpeg} does not exist'):
+        build(plain, sbd=False)
+    os.rename(jpeg + '.bak', jpeg)
+
+    with open(split_file(plain, 'train'), 'a', encoding='utf-8') as f:
+        f.write(stem + '\n')
+    with pytest.raises(ValueError, match=f'train.txt and val.txt share 1 stems \\({stem}\\)'):
+        build(plain, sbd=False)
+    assert not osp.exists(osp.join(plain['voc_root'], 'cls_labels_onehot.npy'))  # nothing written by a failed run
+
+    with pytest.raises(ValueError, match='test.txt shares 1 stems with train/val'):
+        check_voc_splits(dict(train=['a'], val=['b'], test=['a']))
+    check_voc_splits(dict(train=['a'], val=['b'], test=['c']))
+
+
+def test_no_sbd_without_segmentation_class_names_the_xml_source(tmp_path):
+    tree = make_voc_tree(str(tmp_path), num_train=2, num_val=2, num_aug_only=0, with_seg_class=False, sbd=False)
+    with pytest.raises(FileNotFoundError, match='SegmentationClass directory .* --label-source xml'):
+        build(tree, sbd=False)
+    info = build(tree, sbd=False, label_source='xml')
+    assert_labels_equal(load_label_file(info['label_file'], 20), tree['labels'])
+
+
+def test_cli_no_sbd_end_to_end(plain):
+    proc = subprocess.run([sys.executable, CLI, plain['voc_root'], '--no-sbd', '--no-check-counts', '--nproc', '1',
+                           '--label-source', 'xml', '--no-progress'],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert out.splitlines()[0].startswith('mode: VOC 2012 without SBD (--no-sbd')
+    sizes = {line.split()[0]: line.split()[1] for line in out.splitlines() if '(official' in line}
+    assert sizes == dict(train='4', val='3', test='2', labels='7'), out
+    assert 'labels per image (xml: Annotations/*.xml)' in out and 'ToCo' not in out
+    assert 'split list: none written' in out
+    label_file = osp.join(plain['voc_root'], 'cls_labels_onehot.npy')
+    assert f'label file: {label_file}' in out
+    assert_labels_equal(load_label_file(label_file, 20), plain['labels'])
+
+    # the default (SBD) mode on this tree: one line that names --no-sbd, no traceback
+    proc = subprocess.run([sys.executable, CLI, plain['voc_root'], '--no-progress'], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.startswith('error: SegmentationClassAug directory')
+    assert '--no-sbd' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_cli_reports_the_sbd_mode(tree):
+    proc = subprocess.run([sys.executable, CLI, tree['voc_root'], '--no-check-counts', '--nproc', '1',
+                           '--no-progress'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines()[0].startswith('mode: VOC 2012 + SBD')
+    assert 'labels per image (mask: ' + tree['aug_dir'] + ')' in proc.stdout
