@@ -89,7 +89,8 @@ CASES = {
         '`train_dataloader.dataset.label_file=missing.npy`',
         lambda root, tmp: ['tools/train.py', MCC, '--cfg-options', *_data(root),
                            'train_dataloader.dataset.label_file=missing.npy'],
-        ['FileNotFoundError', 'missing.npy does not exist']),
+        # found by the pre-flight, before the model and the data are built
+        ['label file', 'missing.npy of train_dataloader (WeakShapesDataset) does not exist', 'make_weakshapes.py']),
     'class list mismatch between dataset and model': (
         '`tools/test.py` of a WeakShapes MCC checkpoint (6 classes) on a VOC tree (21 classes)',
         lambda root, tmp: ['tools/test.py', MCC, _checkpoint_of(MCC, str(tmp / 'mcc.pth')), '--work-dir',
@@ -135,15 +136,18 @@ def _data(root):
 
 
 def run_case(name, root, tmp):
-    """Run the case's tool; return (exit code, last error line)."""
+    """Run the case's tool; return (exit code, the pre-flight's first problem or else the last error line)."""
     argv = CASES[name][1](root, tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith('TORCH_FORCE_')}
     if argv[0] == 'tools/train.py' and '--work-dir' not in argv:
         argv = argv[:2] + ['--work-dir', str(tmp / 'work')] + argv[2:]
     proc = subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
-    lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines()
-             if re.match(r'^(\w+\.)*\w*(Error|Exception)\b', line.strip())]
+    output = (proc.stdout + proc.stderr).splitlines()
+    if any(line.startswith('mmwsss pre-flight:') for line in output):
+        first = output.index(next(line for line in output if line.startswith('mmwsss pre-flight:')))
+        return proc.returncode, output[first + 1].strip()
+    lines = [line.strip() for line in output if re.match(r'^(\w+\.)*\w*(Error|Exception)\b', line.strip())]
     return proc.returncode, (lines[-1] if lines else '')
 
 
@@ -163,7 +167,7 @@ if __name__ == '__main__':  # print the docs table
     from mmwsss.datasets import generate_weakshapes
     base = pathlib.Path(tempfile.mkdtemp())
     generate_weakshapes(str(base / 'ws'), num_train=32, num_val=8, seed=0, progress=False)
-    print('| bad input | how it was made | message (last line of the tool\'s output) |\n|---|---|---|')
+    print('| bad input | how it was made | message (the pre-flight\'s problem line, else the tool\'s last error line) |\n|---|---|---|')
     for i, name in enumerate(CASES):
         tmp = base / f'case{i}'
         tmp.mkdir()
