@@ -17,6 +17,7 @@ from mmseg.registry import MODELS
 
 from .permutohedral import dense_gaussian_filter, permutohedral_filter
 
+#: name -> filter(features (N, d), values (N, K)[, batch_index]); every backend but 'exact' filters a batch at once
 BACKENDS = {'lattice': permutohedral_filter, 'exact': dense_gaussian_filter}
 
 
@@ -42,12 +43,12 @@ def bilateral_filter(images: torch.Tensor, values: torch.Tensor, sigma_rgb: floa
                             torch.arange(w, device=images.device, dtype=torch.float64), indexing='ij')
     xy = torch.stack([xx, yy]).reshape(2, -1).T / sigma_xy  # (HW, 2)
     with torch.no_grad():
-        if backend == 'lattice':  # all images in one lattice, kept apart by their batch index
+        if backend != 'exact':  # a lattice: all images in one, kept apart by their batch index
             rgb = images.detach().double().reshape(b, 3, -1).permute(0, 2, 1) / sigma_rgb
             feats = torch.cat([xy.expand(b, -1, -1), rgb], dim=2).reshape(b * h * w, 5)
             vals = values.detach().reshape(b, k, -1).permute(0, 2, 1).reshape(b * h * w, k)
             index = torch.arange(b, device=images.device).repeat_interleave(h * w)
-            filtered = permutohedral_filter(feats, vals, batch_index=index)
+            filtered = BACKENDS[backend](feats, vals, batch_index=index)
             return filtered.reshape(b, h * w, k).permute(0, 2, 1).reshape(b, k, h, w)
         out = []
         for i in range(b):  # exact: one image at a time (O((HW)^2) each)

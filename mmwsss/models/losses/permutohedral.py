@@ -21,7 +21,7 @@ from typing import Optional
 
 import torch
 
-__all__ = ['permutohedral_filter', 'dense_gaussian_filter']
+__all__ = ['PermutohedralLattice', 'permutohedral_filter', 'dense_gaussian_filter']
 
 
 def _elevate(f: torch.Tensor) -> torch.Tensor:
@@ -47,11 +47,10 @@ def _lattice_coordinates(elevated: torch.Tensor):
     rem0 = torch.where(up - elevated < elevated - down, up, down)
     total = torch.round(rem0.sum(1) / d1).long()  # how far the rounded point is off the hyperplane
     delta = elevated - rem0
-    # rank_i = number of coordinates with a larger delta (ties: the lower index counts as larger)
-    larger = delta[:, None, :] > delta[:, :, None]
-    idx = torch.arange(d1, device=elevated.device)
-    tie_before = (delta[:, None, :] == delta[:, :, None]) & (idx[None, None, :] < idx[None, :, None])
-    rank = (larger | tie_before).sum(2)
+    # rank_i = number of coordinates with a larger delta, ties: the lower index counts as larger, i.e. the position
+    # of coordinate i in a stable descending sort
+    order = torch.sort(delta, dim=1, descending=True, stable=True).indices
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(d1, device=elevated.device).expand(n, d1))
     rem0 = rem0.long()
     s = total[:, None]
     # walk back onto the hyperplane (the lattice's remainder-0 point of the enclosing simplex)
@@ -68,12 +67,79 @@ def _lattice_coordinates(elevated: torch.Tensor):
     return rem0, rank, bary[:, :d1]
 
 
-def _pack(keys: torch.Tensor, lo: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """(..., m) int64 coordinates in [lo, lo + base) -> (...) int64 codes (mixed radix)."""
-    code = torch.zeros(keys.shape[:-1], dtype=torch.int64, device=keys.device)
-    for j in range(keys.shape[-1]):
-        code = code * base[j] + (keys[..., j] - lo[j])
-    return code
+class PermutohedralLattice:
+    """The lattice of a point set, built once; :meth:`filter` applies its Gaussian to any number of value maps.
+
+    Vertices are identified by an integer code (their first ``d`` lattice coordinates, and the point set, in mixed
+    radix). Because the code is linear in the coordinates, the ``d + 1`` vertices of a point's simplex and the
+    blur neighbours of a vertex are code offsets: no per-vertex key is ever materialised. What is built once and
+    reused by every :meth:`filter` call (all classes at once, forward and backward alike):
+
+    * ``vertex`` (N, d+1): the lattice vertex of each point's simplex corner, ``bary`` (N, d+1) its weight;
+    * ``neighbours`` (d+1, 2, M+1): the two blur neighbours of each vertex along each lattice direction (``M``, a
+      row kept at zero, when a neighbour is not occupied).
+
+    Args:
+        features (Tensor): (N, d) point positions, already divided by the kernel's standard deviations.
+        batch_index (Tensor, optional): (N,) int, the point set of each point; sets never exchange mass.
+    """
+
+    def __init__(self, features: torch.Tensor, batch_index: Optional[torch.Tensor] = None):
+        with torch.no_grad():
+            f = features.detach().double()  # float64: rounding to lattice points must not flip between neighbours
+            n, d = f.shape
+            d1 = d + 1
+            dev = f.device
+            rem0, rank, bary = _lattice_coordinates(_elevate(f))
+            # mixed radix over the first d coordinates (the last is fixed by sum = 0); a vertex coordinate lies in
+            # [rem0 - d1, rem0 + d] and a blur neighbour moves it by at most d: margins keep codes carry-free
+            lo = rem0[:, :d].amin(0) - 2 * d1
+            base = rem0[:, :d].amax(0) + 2 * d1 - lo + 1
+            radix = torch.cat([base, torch.ones(1, dtype=torch.int64, device=dev)])
+            if batch_index is not None:
+                radix = torch.cat([batch_index.max().to(torch.int64).view(1) + 1, radix])
+            if float(torch.log2(radix.double()).sum()) > 62:
+                raise ValueError('permutohedral_filter: feature range too large for 64-bit lattice keys; scale the '
+                                 'features (they should be divided by the kernel sigmas)')
+            stride = torch.flip(torch.cumprod(torch.flip(radix, [0]), 0), [0])[1:]  # stride of each key entry
+            coord_stride = torch.cat([stride[-d:], torch.zeros(1, dtype=torch.int64, device=dev)])  # (d+1,), 0: last
+            code0 = ((rem0 - torch.cat([lo, lo.new_zeros(1)])) * coord_stride).sum(1)
+            if batch_index is not None:
+                code0 = code0 + batch_index.to(device=dev, dtype=torch.int64) * stride[0]
+            # vertex r = rem0 + r, minus d1 at the r coordinates of highest rank (rank > d - r)
+            by_rank = torch.zeros_like(rem0).scatter_(1, rank, coord_stride.expand(n, d1))
+            wrapped = torch.cat([rem0.new_zeros(n, 1), by_rank.flip(1).cumsum(1)[:, :d]], dim=1)  # (N, r)
+            r = torch.arange(d1, device=dev)
+            codes = code0[:, None] + r * coord_stride[:d].sum() - d1 * wrapped  # (N, d+1)
+            unique, vertex = torch.unique(codes, sorted=True, return_inverse=True)
+            m = unique.numel()
+            # blur direction j moves every coordinate by +1 except coordinate j by -d (j = d: all of the first d)
+            step = coord_stride[:d].sum() - d1 * coord_stride  # (d+1,) code offsets
+            neighbours = torch.full((d1, 2, m + 1), m, dtype=torch.int64, device=dev)
+            for j in range(d1):
+                for side, sign in enumerate((-1, 1)):
+                    target = unique + sign * step[j]
+                    pos = torch.searchsorted(unique, target).clamp(max=m - 1)
+                    neighbours[j, side, :m] = torch.where(unique[pos] == target, pos, m)
+            self.vertex, self.bary, self.neighbours = vertex, bary, neighbours
+            self.num_vertices, self.dim = m, d
+            self.alpha = 1.0 / (1.0 + 2.0 ** (-d))  # the reference's slice normalisation
+
+    def filter(self, values: torch.Tensor) -> torch.Tensor:
+        """(N, K) -> (N, K): splat onto the vertices, blur along each lattice direction, slice back."""
+        with torch.no_grad():
+            vals = values.detach().to(self.bary.dtype)
+            k = vals.shape[1]
+            lattice = vals.new_zeros(self.num_vertices + 1, k)  # the last row stays 0 (missing neighbours)
+            for r in range(self.dim + 1):
+                lattice.index_add_(0, self.vertex[:, r], vals * self.bary[:, r, None])
+            for j in range(self.dim + 1):
+                lattice = lattice + 0.5 * (lattice[self.neighbours[j, 0]] + lattice[self.neighbours[j, 1]])
+            out = lattice[self.vertex[:, 0]] * self.bary[:, :1]
+            for r in range(1, self.dim + 1):
+                out.addcmul_(lattice[self.vertex[:, r]], self.bary[:, r, None])
+            out.mul_(self.alpha)
+        return out.to(values.dtype)
 
 
 def permutohedral_filter(features: torch.Tensor, values: torch.Tensor,
@@ -98,56 +164,7 @@ def permutohedral_filter(features: torch.Tensor, values: torch.Tensor,
     if features.dim() != 2 or values.dim() != 2 or features.shape[0] != values.shape[0]:
         raise ValueError(f'features (N, d) and values (N, K) must have the same N, got {tuple(features.shape)} '
                          f'and {tuple(values.shape)}')
-    with torch.no_grad():
-        f = features.double()  # float64: the rounding to lattice points must not flip between neighbours
-        n, d = f.shape
-        d1 = d + 1
-        rem0, rank, bary = _lattice_coordinates(_elevate(f))
-        # vertex r of the simplex: rem0 + r, minus (d + 1) where rank > d - r; keep the first d coordinates
-        r = torch.arange(d1, device=f.device)
-        wrap = (rank[:, None, :] > (d - r)[None, :, None]).long()  # (N, r, coord)
-        keys = rem0[:, None, :] + r[None, :, None] - d1 * wrap  # (N, d+1, d+1)
-        keys = keys[..., :d]
-        if batch_index is not None:
-            b = batch_index.to(device=f.device, dtype=torch.int64).view(n, 1, 1).expand(n, d1, 1)
-            keys = torch.cat([b, keys], dim=-1)
-        flat = keys.reshape(-1, keys.shape[-1])
-        lo = flat.min(0).values - (d1 + 1)  # margin so blur neighbours are representable
-        base = flat.max(0).values + (d1 + 1) - lo + 1
-        if float(torch.log2(base.double()).sum()) > 62:
-            raise ValueError('permutohedral_filter: feature range too large for 64-bit lattice keys; scale the '
-                             'features (they should be divided by the kernel sigmas)')
-        codes, vertex = torch.unique(_pack(flat, lo, base), sorted=True, return_inverse=True)
-        m = codes.numel()
-
-        vals = values.detach().to(torch.float64)
-        k = vals.shape[1]
-        weights = bary.reshape(-1)  # (N * (d+1)), matching flat's order
-        lattice = vals.new_zeros(m, k)
-        lattice.index_add_(0, vertex, (vals[:, None, :] * bary[..., None]).reshape(-1, k))
-
-        # blur along each lattice direction j: neighbours are key -/+ (1, ..., 1) with -/+ d at coordinate j
-        # recover each vertex's key from one of the points that splatted into it
-        first = torch.full((m,), flat.shape[0], dtype=torch.int64, device=f.device)
-        first.scatter_reduce_(0, vertex, torch.arange(flat.shape[0], device=f.device), reduce='amin')
-        vkeys = flat[first]  # (M, [1 +] d)
-        lead = 1 if batch_index is not None else 0
-        for j in range(d1):
-            step = torch.ones(vkeys.shape[1], dtype=torch.int64, device=f.device)
-            step[:lead] = 0
-            if j < d:
-                step[lead + j] = -d
-            neighbours = []
-            for sign in (-1, 1):
-                code = _pack(vkeys + sign * step, lo, base)
-                pos = torch.searchsorted(codes, code).clamp(max=m - 1)
-                found = codes[pos] == code
-                neighbours.append(torch.where(found[:, None], lattice[pos], torch.zeros_like(lattice)))
-            lattice = lattice + 0.5 * (neighbours[0] + neighbours[1])
-
-        alpha = 1.0 / (1.0 + 2.0 ** (-d))
-        out = (lattice[vertex] * weights[:, None]).reshape(n, d1, k).sum(1) * alpha
-    return out.to(values.dtype)
+    return PermutohedralLattice(features, batch_index).filter(values)
 
 
 def dense_gaussian_filter(features: torch.Tensor, values: torch.Tensor, chunk: int = 4096) -> torch.Tensor:

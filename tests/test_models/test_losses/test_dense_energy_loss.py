@@ -133,3 +133,17 @@ def test_bilateral_filter_backends_agree_on_a_constant_colour_image():
     # both decay with distance from the impulse
     assert exact[10, 10] > exact[10, 13] > exact[10, 17] and lattice[10, 10] > lattice[10, 13] > lattice[10, 17]
     assert torch.allclose(dense_gaussian_filter(torch.zeros(3, 2), torch.ones(3, 1)), torch.full((3, 1), 3.0))
+
+
+def test_lattice_output_equals_the_previous_implementation():
+    """tests/data/golden/permutohedral_lattice.pth: input and output of permutohedral_filter before its rewrite
+    around precomputed vertex codes and neighbour indices (2 images of 40 x 40, 3 maps, float64)."""
+    import os.path as osp
+    from mmwsss.models.losses.permutohedral import PermutohedralLattice, permutohedral_filter
+    golden = torch.load(osp.join(osp.dirname(__file__), '..', '..', 'data', 'golden', 'permutohedral_lattice.pth'))
+    out = permutohedral_filter(golden['features'], golden['values'], batch_index=golden['batch_index'])
+    assert torch.allclose(out, golden['output'], rtol=1e-12, atol=1e-12), (out - golden['output']).abs().max()
+    # one lattice, several filterings: the same result as building it again
+    lattice = PermutohedralLattice(golden['features'], golden['batch_index'])
+    assert torch.equal(lattice.filter(golden['values']), lattice.filter(golden['values']))
+    assert torch.allclose(lattice.filter(golden['values'][:, :1]), out[:, :1], rtol=1e-12, atol=1e-12)
