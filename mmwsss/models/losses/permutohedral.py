@@ -11,12 +11,17 @@ extension uses: the elevation scale ``(d + 1) * sqrt(2 / 3)``, a ``[0.5, 1, 0.5]
 (unnormalised) scale as the reference's ``bilateralfilter``; :func:`dense_gaussian_filter` is the exact
 ``O(N^2)`` computation of the Gaussian it approximates, for tests and small inputs.
 
-Every step is a batched tensor operation: the lattice vertices of all points come from a closed form, the hash
-table is ``torch.unique`` over packed integer keys, splatting is ``index_add_``, the blur looks neighbours up with
-``torch.searchsorted``, slicing is a gather. Several independent point sets (a batch of images) share one call
-through ``batch_index``: it is part of the vertex key, so sets never exchange mass.
+Every step is a batched tensor operation, with no Python loop over points or vertices. :class:`PermutohedralLattice`
+builds what depends on the features once: the simplex of every point from a closed form (its remainder-0 vertex,
+the coordinates' ranks, barycentric weights), each vertex as an integer code that is *linear* in its lattice
+coordinates (so the d + 1 corners of a simplex and the blur neighbours of a vertex are code offsets), one sort of the
+corner codes for the vertex ids, ``searchsorted`` for the blur neighbours, and the splat and slice operators as CSR
+sparse matrices. :meth:`~PermutohedralLattice.filter` is then two sparse products and 2 (d + 1) gathers for all
+value channels at once. Several independent point sets (a batch of images) can share one lattice through
+``batch_index``: it is part of the vertex code, so sets never exchange mass.
 """
 import math
+import warnings
 from typing import Optional
 
 import torch
@@ -111,8 +116,27 @@ class PermutohedralLattice:
             wrapped = torch.cat([rem0.new_zeros(n, 1), by_rank.flip(1).cumsum(1)[:, :d]], dim=1)  # (N, r)
             r = torch.arange(d1, device=dev)
             codes = code0[:, None] + r * coord_stride[:d].sum() - d1 * wrapped  # (N, d+1)
-            unique, vertex = torch.unique(codes, sorted=True, return_inverse=True)
+            # the occupied vertices: one sort of the N (d+1) corner codes gives the vertex ids and, in the same
+            # order, the splat matrix's rows
+            sorted_codes, perm = torch.sort(codes.reshape(-1))
+            is_new = torch.ones_like(sorted_codes, dtype=torch.bool)
+            is_new[1:] = sorted_codes[1:] != sorted_codes[:-1]
+            ids = torch.cumsum(is_new, 0) - 1
+            unique = sorted_codes[is_new]
             m = unique.numel()
+            vertex = torch.empty_like(ids).scatter_(0, perm, ids).view(n, d1)
+            # splat (M+1, N) and slice (N, M+1) as CSR matrices: one sparse product each per filtering (row M of
+            # the lattice stays 0: the missing blur neighbours point there)
+            weights = bary.reshape(-1)
+            crow = torch.zeros(m + 2, dtype=torch.int64, device=dev)
+            crow[1:m + 1] = torch.cumsum(torch.bincount(ids, minlength=m), 0)
+            crow[m + 1] = crow[m]
+            with warnings.catch_warnings():
+                warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
+                self.splat = torch.sparse_csr_tensor(crow, perm // d1, weights[perm], size=(m + 1, n),
+                                                     check_invariants=False)
+                self.slice = torch.sparse_csr_tensor(torch.arange(0, n * d1 + 1, d1, device=dev), vertex.reshape(-1),
+                                                     weights, size=(n, m + 1), check_invariants=False)
             # blur direction j moves every coordinate by +1 except coordinate j by -d (j = d: all of the first d)
             step = coord_stride[:d].sum() - d1 * coord_stride  # (d+1,) code offsets
             neighbours = torch.full((d1, 2, m + 1), m, dtype=torch.int64, device=dev)
@@ -129,16 +153,10 @@ class PermutohedralLattice:
         """(N, K) -> (N, K): splat onto the vertices, blur along each lattice direction, slice back."""
         with torch.no_grad():
             vals = values.detach().to(self.bary.dtype)
-            k = vals.shape[1]
-            lattice = vals.new_zeros(self.num_vertices + 1, k)  # the last row stays 0 (missing neighbours)
-            for r in range(self.dim + 1):
-                lattice.index_add_(0, self.vertex[:, r], vals * self.bary[:, r, None])
+            lattice = self.splat @ vals  # (M + 1, K)
             for j in range(self.dim + 1):
                 lattice = lattice + 0.5 * (lattice[self.neighbours[j, 0]] + lattice[self.neighbours[j, 1]])
-            out = lattice[self.vertex[:, 0]] * self.bary[:, :1]
-            for r in range(1, self.dim + 1):
-                out.addcmul_(lattice[self.vertex[:, r]], self.bary[:, r, None])
-            out.mul_(self.alpha)
+            out = (self.slice @ lattice) * self.alpha
         return out.to(values.dtype)
 
 
