@@ -68,7 +68,7 @@ def load_previous(rev):
 
 
 def batched_bilateral_filter(lattice_filter):
-    """``bilateral_filter`` as the previous revision ran it: one lattice for the whole batch (batch index in the key)."""
+    """``bilateral_filter`` as the previous revision ran it: one lattice for the batch (batch index in the key)."""
     def run(images, values, sigma_rgb, sigma_xy, backend='lattice'):
         b, k, h, w = values.shape
         yy, xx = torch.meshgrid(torch.arange(h, device=images.device, dtype=torch.float64),

@@ -230,8 +230,9 @@ def fmt(value, spec):
 
 
 def table(rows):
-    lines = ['| config | batch | precision | s/iter | images/s | peak mem (GiB) | TFLOP/s | MFU (bf16 peak) | '
-             'masked views: visible / key-masked (s) |', '|---|---|---|---|---|---|---|---|---|']
+    lines = ['| config | batch | precision | s/iter | images/s | peak mem (GiB; CUDA allocated, CPU process RSS) | '
+             'TFLOP/s | MFU (bf16 peak) | masked views: visible / key-masked (s) |',
+             '|---|---|---|---|---|---|---|---|---|']
     for row in rows:
         for precision in ('fp32', 'bf16'):
             r = row[precision]
