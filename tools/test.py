@@ -17,13 +17,12 @@ import time
 import torch
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.utils import preflight
 from mmwsss.utils.known_warnings import configure_known_warnings
-from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
+from mmwsss.utils.launch import (build_runner, load_config, setup_distributed, suggest_registered_names,
+                                 teardown_distributed)
 
 DEFAULT_CRF = dict(type='DenseCRF')  # for configs without a `crf` entry (configs/_base_/default_runtime.py has one)
 
@@ -143,19 +142,15 @@ def main():
         cfg = trigger_visualization_hook(cfg, args)
     info = configure_evaluation(cfg, args)
 
-    if preflight.enabled():
-        # testing loads the checkpoint over the model: pretrained weights are not needed
-        preflight.exit_on_problems(preflight.preflight(cfg, ['test_dataloader'], weights=False,
-                                                       checkpoints=[(args.checkpoint, 'checkpoint')]), args.config)
-    if args.preflight_only:
-        print(f'pre-flight: {args.config}: the checkpoint and data it needs are in place' if preflight.enabled()
-              else 'pre-flight: switched off (MMWSSS_PREFLIGHT=0)', flush=True)
+    # testing loads the checkpoint over the model: pretrained weights are not needed
+    if preflight.run_preflight(cfg, args.config, args.preflight_only, 'the checkpoint and data',
+                               loaders=['test_dataloader'], weights=False,
+                               checkpoints=[(args.checkpoint, 'checkpoint')]):
         return
 
     setup_distributed(cfg, args.launcher)
     with suggest_registered_names():  # components are built in from_cfg and (lazily) in test()
-        # MMSeg's rule: a config's runner_type (mmwsss's base: WSSSRunner) is built through the registry
-        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         start = time.perf_counter()
         metrics = runner.test()
     seconds = time.perf_counter() - start

@@ -5,14 +5,13 @@ import os
 
 from mmengine.config import DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401  (registers mmwsss components and the safe checkpoint loader)
 from mmwsss.engine import find_resumable_checkpoint
 from mmwsss.utils import preflight
 from mmwsss.utils.known_warnings import configure_known_warnings
-from mmwsss.utils.launch import load_config, setup_distributed, suggest_registered_names, teardown_distributed
+from mmwsss.utils.launch import (build_runner, load_config, setup_distributed, suggest_registered_names,
+                                 teardown_distributed)
 
 
 def parse_args():
@@ -72,21 +71,15 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
-    if preflight.enabled():
-        # before the model, the data and the process group: a missing file stops every rank with one message
-        loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None else [])
-        what = '--resume checkpoint' if args.resume not in (None, 'auto') else 'load_from'
-        preflight.exit_on_problems(preflight.preflight(cfg, loaders, checkpoints=[(cfg.get('load_from'), what)]),
-                                   args.config)
-    if args.preflight_only:
-        print(f'pre-flight: {args.config}: the weights, checkpoints and data it needs are in place'
-              if preflight.enabled() else 'pre-flight: switched off (MMWSSS_PREFLIGHT=0)', flush=True)
+    loaders = ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') is not None else [])
+    what = '--resume checkpoint' if args.resume not in (None, 'auto') else 'load_from'
+    if preflight.run_preflight(cfg, args.config, args.preflight_only, 'the weights, checkpoints and data',
+                               loaders=loaders, checkpoints=[(cfg.get('load_from'), what)]):
         return
 
     setup_distributed(cfg, args.launcher)
     with suggest_registered_names():  # components are built in from_cfg and (lazily) in train()
-        # MMSeg's rule: a config's runner_type (mmwsss's base: WSSSRunner) is built through the registry
-        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         runner.train()
     teardown_distributed()
 

@@ -94,6 +94,14 @@ def _drop_disabled_extra_hooks(cfg: Config) -> None:
             hooks.pop(name)
 
 
+def build_runner(cfg: Config):
+    """The runner of ``cfg``, by MMSeg's rule: through ``RUNNERS`` when the config names a ``runner_type`` (mmwsss's
+    base runtime: ``WSSSRunner``), else mmengine's ``Runner``."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+
+
 def teardown_distributed() -> None:
     """Destroy the process group at the end of a tool.
 

@@ -32,7 +32,7 @@ import urllib.request
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 __all__ = ['preflight', 'pretrained_checkpoints', 'check_weights', 'check_checkpoint', 'check_data',
-           'format_problems', 'enabled', 'is_url']
+           'format_problems', 'exit_on_problems', 'run_preflight', 'enabled', 'is_url']
 
 #: seconds the reachability request of an uncached weights URL may take
 PROBE_TIMEOUT = float(os.environ.get('MMWSSS_PROBE_TIMEOUT', 10))
@@ -138,10 +138,8 @@ def _build_hint(dataset: dict) -> str:
         cls = DATASETS.get(dataset.get('type'))
     except Exception:  # an unknown type is reported later by the registry with its own suggestions
         cls = None
-    hint = getattr(cls, 'how_to_build', None)
-    if hint is None:
-        return ''
-    return ' Build it with: ' + hint(dataset.get('data_root') or '.') if callable(hint) else ' ' + str(hint)
+    how_to_build = getattr(cls, 'how_to_build', None)
+    return '' if how_to_build is None else ' Build it with: ' + how_to_build(dataset.get('data_root') or '.')
 
 
 def check_data(cfg, loaders: Sequence[str]) -> List[str]:
@@ -217,3 +215,18 @@ def exit_on_problems(problems: Sequence[str], config: str) -> None:
     if int(os.environ.get('RANK', '0')) == 0:
         print(format_problems(problems, config), file=sys.stderr, flush=True)
     sys.exit(1)
+
+
+def run_preflight(cfg, config: str, preflight_only: bool, needs: str, **checks) -> bool:
+    """What ``tools/train.py`` and ``tools/test.py`` do: check (unless switched off), exit on problems, and with
+    ``--preflight-only`` say that all is in place. Returns True when the tool should stop here.
+
+    ``needs`` names what was checked in the all-clear line; ``checks`` are :func:`preflight`'s arguments.
+    """
+    if enabled():
+        # before the model, the data and the process group: a missing file stops every rank with one message
+        exit_on_problems(preflight(cfg, **checks), config)
+    if preflight_only:
+        print(f'pre-flight: {config}: {needs} it needs are in place' if enabled()
+              else 'pre-flight: switched off (MMWSSS_PREFLIGHT=0)', flush=True)
+    return preflight_only

@@ -44,16 +44,19 @@ from ..image_labels import label_histogram, labels_from_mask, labels_from_voc_xm
 
 __all__ = [
     'VOC_OFFICIAL_COUNTS', 'VOC12_OFFICIAL_COUNTS', 'VOC_REFERENCE_HISTOGRAM', 'MODES', 'read_split', 'write_split',
-    'list_stems', 'compute_train_aug', 'check_voc_splits', 'check_jpegs', 'check_official_counts', 'derive_voc_labels', 'build_voc_weak'
+    'list_stems', 'compute_train_aug', 'check_voc_splits', 'check_jpegs', 'check_official_counts',
+    'derive_voc_labels', 'build_voc_weak'
 ]
 
 # The sizes every published WSSS result on VOC is computed on; any other number means a broken download.
 VOC_OFFICIAL_COUNTS = {'train_aug': 10582, 'train': 1464, 'val': 1449, 'test': 1456, 'labels': 12031}
 # The same for VOC 2012 alone (``sbd=False``): no train_aug, labels for train + val.
 VOC12_OFFICIAL_COUNTS = {'train': 1464, 'val': 1449, 'test': 1456, 'labels': 2913}
-# mode name -> (description for reports, official counts)
-MODES = {'voc12aug': ('VOC 2012 + SBD (train_aug + val labels, SegmentationClassAug)', VOC_OFFICIAL_COUNTS),
-         'voc12': ('VOC 2012 without SBD (--no-sbd: train + val labels, no train_aug)', VOC12_OFFICIAL_COUNTS)}
+# mode name -> (description for reports, official counts, dataset name and likely cause in a count error)
+MODES = {'voc12aug': ('VOC 2012 + SBD (train_aug + val labels, SegmentationClassAug)', VOC_OFFICIAL_COUNTS,
+                      'PASCAL VOC 2012 + SBD', 'missing or extra masks in SegmentationClassAug or a wrong split list'),
+         'voc12': ('VOC 2012 without SBD (--no-sbd: train + val labels, no train_aug)', VOC12_OFFICIAL_COUNTS,
+                   'PASCAL VOC 2012 (without SBD)', 'an incomplete download or a wrong split list')}
 # Labels per image in the ToCo lineage's cls_labels_onehot.npy (train_aug + val), for comparison in reports.
 VOC_REFERENCE_HISTOGRAM = {1: 7176, 2: 3479, 3: 1090, 4: 233, 5: 49, 6: 4}
 LABEL_SOURCES = ('mask', 'xml')
@@ -173,15 +176,10 @@ def check_official_counts(counts: Dict[str, int], strict: bool = True, mode: str
     """
     if mode not in MODES:
         raise ValueError(f'mode must be one of {tuple(MODES)}, got {mode!r}')
-    official = MODES[mode][1]
+    _, official, what, cause = MODES[mode]
     mismatches = [f'{key}: {counts[key]:,} (official {official[key]:,})'
                   for key in official if key in counts and counts[key] != official[key]]
     if mismatches and strict:
-        if mode == 'voc12aug':
-            what = 'PASCAL VOC 2012 + SBD'
-            cause = 'missing or extra masks in SegmentationClassAug or a wrong split list'
-        else:
-            what, cause = 'PASCAL VOC 2012 (without SBD)', 'an incomplete download or a wrong split list'
         raise ValueError(f'the split sizes differ from the official {what} numbers: ' + '; '.join(mismatches)
                          + f'. On the full dataset this means {cause}; for a deliberately partial tree pass '
                          '--no-check-counts (check_counts=False)')

@@ -80,7 +80,8 @@ class PermutohedralLattice:
     blur neighbours of a vertex are code offsets: no per-vertex key is ever materialised. What is built once and
     reused by every :meth:`filter` call (all classes at once, forward and backward alike):
 
-    * ``vertex`` (N, d+1): the lattice vertex of each point's simplex corner, ``bary`` (N, d+1) its weight;
+    * ``splat`` (M+1, N) and ``slice`` (N, M+1): CSR matrices of the barycentric weights of each point's d+1
+      simplex corners (row M of the lattice stays 0);
     * ``neighbours`` (d+1, 2, M+1): the two blur neighbours of each vertex along each lattice direction (``M``, a
       row kept at zero, when a neighbour is not occupied).
 
@@ -145,14 +146,13 @@ class PermutohedralLattice:
                     target = unique + sign * step[j]
                     pos = torch.searchsorted(unique, target).clamp(max=m - 1)
                     neighbours[j, side, :m] = torch.where(unique[pos] == target, pos, m)
-            self.vertex, self.bary, self.neighbours = vertex, bary, neighbours
-            self.num_vertices, self.dim = m, d
+            self.neighbours, self.dim = neighbours, d
             self.alpha = 1.0 / (1.0 + 2.0 ** (-d))  # the reference's slice normalisation
 
     def filter(self, values: torch.Tensor) -> torch.Tensor:
         """(N, K) -> (N, K): splat onto the vertices, blur along each lattice direction, slice back."""
         with torch.no_grad():
-            vals = values.detach().to(self.bary.dtype)
+            vals = values.detach().to(self.splat.dtype)
             lattice = self.splat @ vals  # (M + 1, K)
             for j in range(self.dim + 1):
                 lattice = lattice + 0.5 * (lattice[self.neighbours[j, 0]] + lattice[self.neighbours[j, 1]])
