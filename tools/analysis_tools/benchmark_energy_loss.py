@@ -9,6 +9,7 @@
 # Prints per batch size: seconds per filtering of all classes and per loss forward + backward (medians), and each
 # implementation's energy relative to this checkout's lattice.
 import argparse
+import functools
 import os.path as osp
 import statistics
 import subprocess
@@ -67,22 +68,6 @@ def load_previous(rev):
     return module.permutohedral_filter
 
 
-def batched_bilateral_filter(lattice_filter):
-    """``bilateral_filter`` as the previous revision ran it: one lattice for the batch (batch index in the key)."""
-    def run(images, values, sigma_rgb, sigma_xy, backend='lattice'):
-        b, k, h, w = values.shape
-        yy, xx = torch.meshgrid(torch.arange(h, device=images.device, dtype=torch.float64),
-                                torch.arange(w, device=images.device, dtype=torch.float64), indexing='ij')
-        xy = torch.stack([xx, yy]).reshape(2, -1).T / sigma_xy
-        rgb = images.detach().double().reshape(b, 3, -1).permute(0, 2, 1) / sigma_rgb
-        feats = torch.cat([xy.expand(b, -1, -1), rgb], dim=2).reshape(b * h * w, 5)
-        vals = values.detach().reshape(b, k, -1).permute(0, 2, 1).reshape(b * h * w, k)
-        index = torch.arange(b, device=images.device).repeat_interleave(h * w)
-        out = lattice_filter(feats, vals, batch_index=index)
-        return out.reshape(b, h * w, k).permute(0, 2, 1).reshape(b, k, h, w)
-    return run
-
-
 def rloss_filter(images, seg, sigma_rgb, sigma_xy):
     """The rloss C++ extension's batched filter, called as the reference repositories call it (float32 arrays)."""
     import bilateralfilter
@@ -128,10 +113,11 @@ def main():
     if args.rloss_path:
         sys.path.insert(0, args.rloss_path)
     impls = {'lattice': None}
-    previous = None
     if args.previous:
-        previous = batched_bilateral_filter(load_previous(args.previous))
+        dense_energy_loss.BACKENDS['previous'] = load_previous(args.previous)
         impls['previous'] = None
+    # the previous revision ran one lattice for the batch: its filter and loss are timed that way
+    batched = functools.partial(bilateral_filter, per_image=False)
     try:
         import bilateralfilter  # noqa: F401
         impls['rloss C++'] = None
@@ -141,7 +127,9 @@ def main():
         impls['exact'] = None
     print(f'{args.classes} classes, {args.size}x{args.size} inputs filtered at {SCALE} scale, device {args.device}, '
           f'torch threads {torch.get_num_threads()}, torch {torch.__version__}')
-    for batch in args.batch:
+    # largest batch first: the rloss extension calls omp_set_num_threads(min(threads, batch)), which sticks for the
+    # rest of the process, so a batch of 1 timed first would leave it one thread for the larger batches
+    for batch in sorted(args.batch, reverse=True):
         img, logits, roi, labels = synthetic_batch(batch, args.classes, args.size, args.device)
         images, seg, gate = energy_parts(img, logits, roi, labels)
         rows = {}
@@ -151,19 +139,15 @@ def main():
             if name == 'rloss C++':
                 t_filter, out = median_time(lambda: rloss_filter(images, seg, SIGMA_RGB, SIGMA_XY * SCALE), repeat,
                                             args.device)
-            elif name == 'previous':
-                t_filter, out = median_time(lambda: previous(images, seg, SIGMA_RGB, SIGMA_XY * SCALE), repeat,
-                                            args.device)
             else:
+                filter_fn = batched if name == 'previous' else bilateral_filter
                 t_filter, out = median_time(
-                    lambda: bilateral_filter(images, seg, SIGMA_RGB, SIGMA_XY * SCALE, name), repeat, args.device,
-                    warmup)
+                    lambda: filter_fn(images, seg, SIGMA_RGB, SIGMA_XY * SCALE, name), repeat, args.device, warmup)
             energy = float(-(seg.double() * out.to(seg.device).double() * gate[:, None].double()).sum() / batch)
             t_loss = None
             if name in ('lattice', 'previous'):
-                loss = DenseEnergyLoss(loss_weight=1.0, weight=1.0)
-                # the previous revision's loss: the same loss code around its batched lattice
-                dense_energy_loss.bilateral_filter = previous if name == 'previous' else bilateral_filter
+                loss = DenseEnergyLoss(loss_weight=1.0, weight=1.0, backend=name)
+                dense_energy_loss.bilateral_filter = filter_fn
 
                 def step():
                     lg = logits.clone().requires_grad_(True)
