@@ -47,11 +47,14 @@ def bilateral_filter(images: torch.Tensor, values: torch.Tensor, sigma_rgb: floa
     xy = torch.stack([xx, yy]).reshape(2, -1).T / sigma_xy  # (HW, 2)
     with torch.no_grad():
         if backend != 'exact':
-            rgb = images.detach().double().reshape(b, 3, -1).permute(0, 2, 1) / sigma_rgb
+            rgb = images.detach().double().reshape(b, 3, -1).transpose(1, 2) / sigma_rgb
             feats = torch.cat([xy.expand(b, -1, -1), rgb], dim=2)  # (B, HW, 5)
-            vals = values.detach().reshape(b, k, -1).permute(0, 2, 1)  # (B, HW, K)
+            # (B, HW, K) row-major, in one copy: the lattice's sparse products want each image's (HW, K) contiguous
+            vals = values.detach().reshape(b, k, -1).transpose(1, 2).contiguous()
             if per_image if per_image is not None else images.device.type == 'cpu':
-                filtered = torch.stack([BACKENDS[backend](feats[i], vals[i]) for i in range(b)])
+                filtered = torch.empty_like(vals)
+                for i in range(b):
+                    filtered[i] = BACKENDS[backend](feats[i], vals[i])
             else:
                 index = torch.arange(b, device=images.device).repeat_interleave(h * w)
                 filtered = BACKENDS[backend](feats.reshape(b * h * w, 5), vals.reshape(b * h * w, k),

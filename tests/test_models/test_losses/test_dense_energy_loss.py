@@ -147,3 +147,36 @@ def test_lattice_output_equals_the_previous_implementation():
     lattice = PermutohedralLattice(golden['features'], golden['batch_index'])
     assert torch.equal(lattice.filter(golden['values']), lattice.filter(golden['values']))
     assert torch.allclose(lattice.filter(golden['values'][:, :1]), out[:, :1], rtol=1e-12, atol=1e-12)
+
+
+def test_lattice_float32_values_agree_with_float64_and_the_two_pass_simplex_sort():
+    """float32 values are filtered in float32 (the energy loss's case) and agree with the float64 filtering of the
+    golden input; grouping the points by simplex in two stable passes (used when the joint key would overflow)
+    gives the same lattice as the joint key."""
+    import os.path as osp
+    from mmwsss.models.losses.permutohedral import PermutohedralLattice
+    golden = torch.load(osp.join(osp.dirname(__file__), '..', '..', 'data', 'golden', 'permutohedral_lattice.pth'))
+    lattice = PermutohedralLattice(golden['features'], golden['batch_index'])
+    out32 = lattice.filter(golden['values'].float())
+    assert out32.dtype == torch.float32
+    assert torch.allclose(out32.double(), golden['output'], rtol=1e-5, atol=1e-5)
+    assert not torch.equal(out32.double(), golden['output'])  # really computed in float32
+    two_pass = PermutohedralLattice.__new__(PermutohedralLattice)
+    two_pass.SIMPLEX_KEY_BITS = 0  # force the fallback
+    two_pass.__init__(golden['features'], golden['batch_index'])
+    assert torch.allclose(two_pass.filter(golden['values']), golden['output'], rtol=1e-12, atol=1e-12)
+    assert torch.equal(two_pass.corner, lattice.corner) and torch.equal(two_pass.neighbours, lattice.neighbours)
+
+
+def test_bilateral_filter_per_image_and_batched_lattices_agree():
+    """The CPU default (one lattice per image) and the GPU default (one lattice for the batch) are the same
+    operator."""
+    g = torch.Generator().manual_seed(3)
+    img = torch.rand(3, 3, 20, 24, generator=g) * 255
+    vals = torch.rand(3, 4, 20, 24, generator=g)
+    per_image = bilateral_filter(img, vals, 15.0, 10.0, per_image=True)
+    batched = bilateral_filter(img, vals, 15.0, 10.0, per_image=False)
+    assert per_image.shape == vals.shape
+    assert torch.allclose(per_image, batched, rtol=1e-5, atol=1e-6)
+    # image 1 alone: images never exchange mass
+    assert torch.allclose(bilateral_filter(img[1:2], vals[1:2], 15.0, 10.0)[0], per_image[1], rtol=1e-6, atol=1e-6)
