@@ -13,9 +13,13 @@ IMG_BOX = 'img_box'
 VIEW_GLOBAL2 = 'img_global2'
 #: the local view (the crop itself with its own photometric augmentation), a data-sample field.
 VIEW_LOCAL = 'img_local'
-#: every extra view, in the order the packer and the preprocessor handle them.
-VIEW_KEYS = (VIEW_GLOBAL2, VIEW_LOCAL)
-#: geometry of the views, ``{'global2': {'box': ..., 'flip': ...}, 'local': {'flip': ...}}``; a metainfo key.
+#: the strong view (DuPL's consistency input: the main crop after RandAugment, flipped), a data-sample field.
+VIEW_STRONG = 'img_strong'
+#: every extra view, in the order the packer and the preprocessor handle them; a sample carries only the views its
+#: pipeline adds (a ToCo/MCC sample has no strong view, a DuPL sample needs none of the contrastive ones).
+VIEW_KEYS = (VIEW_GLOBAL2, VIEW_LOCAL, VIEW_STRONG)
+#: geometry of the views, ``{'global2': {'box': ..., 'flip': ...}, 'local': {'flip': ...},
+#: 'strong': {'flip': ..., 'scale': ...}}``; a metainfo key.
 VIEW_META = 'view_meta'
 #: the per-sample seed of :class:`~mmwsss.datasets.SeededInfiniteSampler` for the model's random draws; metainfo.
 SAMPLE_SEED = 'sample_seed'

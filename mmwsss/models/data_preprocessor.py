@@ -13,13 +13,14 @@ from ..datasets.keys import VIEW_KEYS
 class WeakSegDataPreProcessor(SegDataPreProcessor):
     """:class:`mmseg.models.SegDataPreProcessor` that also normalises the views packed into the data samples.
 
-    Views (``img_global2``, ``img_local``, see :class:`~mmwsss.datasets.transforms.PackWeakSegInputs`) get the
-    same channel conversion and mean/std as ``inputs`` and stay in their data samples as float tensors on the
-    model's device; image-level labels (``gt_img_labels``) arrive on the device with the samples.
+    Views (``img_global2``, ``img_local``, ``img_strong``, see :class:`~mmwsss.datasets.transforms.PackWeakSegInputs`)
+    get the same channel conversion and mean/std as ``inputs`` and stay in their data samples as float tensors on
+    the model's device; a view a sample does not carry is skipped. Image-level labels (``gt_img_labels``) arrive on
+    the device with the samples.
 
     Args:
         view_keys (sequence[str]): data-sample fields holding views. Defaults to
-            :data:`~mmwsss.datasets.keys.VIEW_KEYS` ('img_global2', 'img_local').
+            :data:`~mmwsss.datasets.keys.VIEW_KEYS` ('img_global2', 'img_local', 'img_strong').
         **kwargs: :class:`mmseg.models.SegDataPreProcessor` arguments.
     """
 

@@ -18,8 +18,8 @@ MMWSSS_TRANSFORMS = sorted(name for name, cls in TRANSFORMS.module_dict.items()
                            if inspect.isclass(cls) and cls.__module__.startswith('mmwsss.')
                            and issubclass(cls, BaseTransform))
 # what a transform may add to the results dict, besides what MMSeg/mmcv transforms write
-ALLOWED_NEW_KEYS = {keys.IMG_BOX, keys.VIEW_GLOBAL2, keys.VIEW_LOCAL, keys.VIEW_META, 'img_shape', 'scale',
-                    'scale_factor', 'keep_ratio', 'inputs', 'data_samples'}
+ALLOWED_NEW_KEYS = {keys.IMG_BOX, keys.VIEW_GLOBAL2, keys.VIEW_LOCAL, keys.VIEW_STRONG, keys.VIEW_META, 'img_shape',
+                    'scale', 'scale_factor', 'keep_ratio', 'inputs', 'data_samples'}
 
 
 def _results(seed=0):
@@ -45,8 +45,8 @@ def _equal(a, b):
 
 
 def test_every_pipeline_transform_is_covered():
-    assert {'AddGlobalView', 'AddLocalView', 'RandomRescale', 'RandomCropWithBox', 'WSSSPhotoMetricAug',
-            'PackWeakSegInputs'} <= set(MMWSSS_TRANSFORMS)
+    assert {'AddGlobalView', 'AddLocalView', 'AddStrongView', 'RandomRescale', 'RandomCropWithBox',
+            'WSSSPhotoMetricAug', 'PackWeakSegInputs'} <= set(MMWSSS_TRANSFORMS)
 
 
 @pytest.mark.parametrize('name', MMWSSS_TRANSFORMS)

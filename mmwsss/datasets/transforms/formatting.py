@@ -19,8 +19,9 @@ class PackWeakSegInputs(PackSegInputs):
     """:class:`mmseg.datasets.transforms.PackSegInputs` plus the fields weak supervision needs.
 
     - ``data_sample.gt_img_labels``: float32 tensor (num_classes - 1,), the image-level multi-hot label;
-    - ``data_sample.img_global2`` / ``img_local``: the extra views as CHW uint8 tensors (BGR, like ``inputs``),
-      normalised later by :class:`~mmwsss.models.WeakSegDataPreProcessor`;
+    - ``data_sample.img_global2`` / ``img_local`` / ``img_strong``: the extra views the pipeline added (a view it
+      did not add stays absent) as CHW uint8 tensors (BGR, like ``inputs``), normalised later by
+      :class:`~mmwsss.models.WeakSegDataPreProcessor`;
     - meta ``img_box`` (valid region of the crop), ``view_meta`` (view geometry) and ``stem``.
 
     All tensors move to the model's device with the data sample. A sample without ``gt_sem_seg`` (training
