@@ -16,6 +16,16 @@ train_pipeline = [
     dict(type='WSSSPhotoMetricAug', blur_prob=1.0, blur_radius=(0.1, 0.5)),
     dict(type='PackWeakSegInputs'),
 ]
+# DuPL's training views: the crop and its strong view (RandAugment, always flipped); no global/local views.
+dupl_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomRescale', ratio_range=(0.6, 1.2)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCropWithBox', crop_size=crop_size),
+    dict(type='WSSSPhotoMetricAug', blur_prob=1.0, blur_radius=(0.1, 0.5)),
+    dict(type='AddStrongView', num_ops=5, magnitude=10, total_level=30),
+    dict(type='PackWeakSegInputs'),
+]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),

@@ -11,6 +11,16 @@ train_pipeline = [
     dict(type='WSSSPhotoMetricAug', blur_prob=1.0),
     dict(type='PackWeakSegInputs'),
 ]
+# DuPL's training views: the crop and its strong view (RandAugment, always flipped); no global/local views.
+dupl_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomRescale', ratio_range=(0.5, 2.0)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCropWithBox', crop_size=crop_size),
+    dict(type='WSSSPhotoMetricAug', blur_prob=1.0),
+    dict(type='AddStrongView', num_ops=5, magnitude=10, total_level=30),
+    dict(type='PackWeakSegInputs'),
+]
 # Validation/test at the original resolution, with GT for mIoU.
 test_pipeline = [
     dict(type='LoadImageFromFile'),

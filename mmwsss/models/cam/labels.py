@@ -4,7 +4,7 @@ of the contrastive views (:func:`cam_to_roi`).
 Image-level labels are float (B, K) multi-hot; absent classes never win. Boxes are handled by
 :mod:`mmwsss.models.cam.box`.
 """
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 
@@ -19,7 +19,8 @@ def _valid_cam(cam: torch.Tensor, img_labels: torch.Tensor) -> torch.Tensor:
 
 
 def cam_to_label(cam: torch.Tensor, img_labels: torch.Tensor, img_box: Optional[Boxes] = None,
-                 bkg_thr: Optional[float] = None, high: float = 0.7, low: float = 0.25, ignore_mid: bool = True,
+                 bkg_thr: Optional[float] = None, high: Union[float, torch.Tensor] = 0.7, low: float = 0.25,
+                 ignore_mid: bool = True,
                  ignore_index: int = 255, crop_hw: Optional[Sequence[int]] = None) -> torch.Tensor:
     """Thresholded labels from a normalised CAM (PTC token labels, validation CAM labels).
 
@@ -36,7 +37,8 @@ def cam_to_label(cam: torch.Tensor, img_labels: torch.Tensor, img_box: Optional[
         img_labels (Tensor): (B, K) multi-hot image labels.
         img_box (sequence | Tensor, optional): per-image boxes in crop pixels. Defaults to None (no padding).
         bkg_thr (float, optional): background threshold when ``ignore_mid=False``.
-        high (float): confident-foreground threshold. Defaults to 0.7.
+        high (float | Tensor): confident-foreground threshold, or one per image (B,) (DuPL's dynamic threshold).
+            Defaults to 0.7.
         low (float): confident-background threshold. Defaults to 0.25.
         ignore_mid (bool): ignore the band between the thresholds. Defaults to True.
         ignore_index (int): Defaults to 255.
@@ -57,6 +59,8 @@ def cam_to_label(cam: torch.Tensor, img_labels: torch.Tensor, img_box: Optional[
     value, index = _valid_cam(cam, img_labels).max(dim=1)
     label = index + 1
     if ignore_mid:
+        if torch.is_tensor(high):
+            high = high.to(value).view(-1, *([1] * (value.dim() - 1)))
         label[value <= high] = ignore_index
         label[value <= low] = 0
     else:

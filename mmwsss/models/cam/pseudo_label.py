@@ -3,7 +3,7 @@
 :func:`pseudo_labels_with_par` is the rule; :class:`PseudoLabeler` holds its settings (thresholds, PAR, the
 resolution PAR runs at, which CAM) and is what the segmentor calls.
 """
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -19,7 +19,8 @@ from .par import PAR
 
 @torch.no_grad()
 def pseudo_labels_with_par(cam: torch.Tensor, img_labels: torch.Tensor, img: torch.Tensor,
-                           par: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], high: float = 0.7,
+                           par: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                           high: Union[float, torch.Tensor] = 0.7,
                            low: float = 0.25, img_box: Optional[Boxes] = None, down_scale: int = 2,
                            ignore_index: int = 255) -> torch.Tensor:
     """Segmentation pseudo labels: CAM + two background levels, refined by PAR (docs/methods/toco.md).
@@ -42,7 +43,8 @@ def pseudo_labels_with_par(cam: torch.Tensor, img_labels: torch.Tensor, img: tor
         img_labels (Tensor): (B, K) multi-hot image labels.
         img (Tensor): (B, 3, H, W) image (PAR is invariant to per-channel affine changes, so any normalisation).
         par (callable): ``(img, masks) -> masks``, normally :class:`~mmwsss.models.cam.PAR`.
-        high (float): background level for ``label_h``. Defaults to 0.7.
+        high (float | Tensor): background level for ``label_h``, or one per image (B,) (DuPL's dynamic
+            threshold). Defaults to 0.7.
         low (float): background level for ``label_l``. Defaults to 0.25.
         img_box (sequence | Tensor, optional): per-image boxes in input pixels. Defaults to None.
         down_scale (int): downsampling factor for PAR. Defaults to 2.
@@ -73,10 +75,11 @@ def pseudo_labels_with_par(cam: torch.Tensor, img_labels: torch.Tensor, img: tor
     present = torch.cat([img_labels.new_ones(b, 1), img_labels], dim=1) > 0
     label_h = torch.full((b, h, w), ignore_index, dtype=torch.long, device=cam.device)
     label_l = label_h.clone()
+    highs = torch.as_tensor(high, dtype=valid.dtype, device=valid.device).expand(b)  # one level per image
     for i in range(b):
         keep = present[i].nonzero()[:, 0]  # label ids of background + present classes
         fg = valid[i, keep[1:] - 1]
-        stacks = [torch.cat([fg.new_full((1, *small), bg), fg]).softmax(dim=0) for bg in (high, low)]
+        stacks = [torch.cat([fg.new_zeros((1, *small)) + bg, fg]).softmax(dim=0) for bg in (highs[i], low)]
         refined = par(img[i:i + 1], torch.cat(stacks)[None])
         if refined.shape[-2:] != (h, w):
             refined = F.interpolate(refined, size=(h, w), mode='bilinear', align_corners=False)
@@ -122,19 +125,21 @@ class PseudoLabeler(nn.Module):
 
     @torch.no_grad()
     def forward(self, cam: torch.Tensor, aux_cam: torch.Tensor, img_labels: torch.Tensor, image: torch.Tensor,
-                img_boxes: Optional[Boxes], step: int) -> torch.Tensor:
+                img_boxes: Optional[Boxes], step: int, high: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, H, W) long labels: class ids, 0 background, 255 uncertain or outside the crop's box.
 
         ``image`` is PAR's guidance image (the main view in [0, 1] RGB); the CAM is chosen for optimizer step
-        ``step`` by ``cam``.
+        ``step`` by ``cam``; ``high`` (B,), when given, replaces the high level per image (DuPL's dynamic
+        threshold).
         """
-        return self.label(self.cam.pick(cam, aux_cam, step), img_labels, image, img_boxes)
+        return self.label(self.cam.pick(cam, aux_cam, step), img_labels, image, img_boxes, high)
 
     @torch.no_grad()
     def label(self, cam: torch.Tensor, img_labels: torch.Tensor, image: torch.Tensor,
-              img_boxes: Optional[Boxes]) -> torch.Tensor:
+              img_boxes: Optional[Boxes], high: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The pseudo labels of a given CAM (used by ``predict(output='pseudo')``, which picks its own CAM)."""
-        return pseudo_labels_with_par(cam, img_labels, image, self.par, high=self.high_thr, low=self.low_thr,
+        return pseudo_labels_with_par(cam, img_labels, image, self.par,
+                                      high=self.high_thr if high is None else high, low=self.low_thr,
                                       img_box=img_boxes, down_scale=round(1 / self.par_scale))
 
     def extra_repr(self) -> str:

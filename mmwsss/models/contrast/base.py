@@ -77,6 +77,13 @@ class AuxModule(nn.Module):
         if self._thr is None:
             self.low_thr, self.high_thr = (float(v) for v in defaults.thr)
 
+    def high_threshold(self, ctx):
+        """The high CAM threshold of this step: the segmentor's per-image schedule (``ctx.high_thr``, DuPL's
+        dynamic threshold) when it has one and this module takes the segmentor's thresholds, else ``high_thr``."""
+        if self._thr is None and getattr(ctx, 'high_thr', None) is not None:
+            return ctx.high_thr
+        return self.high_thr
+
     def observe(self, ctx) -> None:
         """Every training step, before any loss, without a loss. Does nothing by default."""
 

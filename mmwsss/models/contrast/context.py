@@ -57,6 +57,9 @@ class WSSSContext:
         cam, aux_cam (Tensor | None): multi-scale normalised CAMs (B, K, H, W) at input resolution, no grad (None
             when no active module reads them).
         encoder (WSSSEncoder): encodes extra views with the shared backbone.
+        high_thr (Tensor | None): (B,) confident-foreground threshold of each image in this step, when the
+            segmentor schedules it (DuPL's dynamic threshold); modules that follow the segmentor's thresholds use it
+            (:meth:`~mmwsss.models.contrast.AuxModule.high_threshold`). None: the fixed thresholds.
     """
     iter: int
     step: int
@@ -71,6 +74,7 @@ class WSSSContext:
     cam: Optional[torch.Tensor]
     aux_cam: Optional[torch.Tensor]
     encoder: WSSSEncoder
+    high_thr: Optional[torch.Tensor] = None
 
     @property
     def crop_hw(self) -> Tuple[int, int]:

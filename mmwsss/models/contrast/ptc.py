@@ -69,6 +69,6 @@ class PatchTokenContrast(AuxModule):
         cam = F.interpolate(self.cam.pick(ctx.cam, ctx.aux_cam, ctx.step), size=grid, mode='bilinear',
                             align_corners=False)
         token_labels = cam_to_label(cam, ctx.img_labels, img_box=ctx.img_boxes, crop_hw=ctx.crop_hw,
-                                    high=self.high_thr, low=self.low_thr, ignore_mid=True)
+                                    high=self.high_threshold(ctx), low=self.low_thr, ignore_mid=True)
         pairs = ptc_pair_labels(token_labels.flatten(1))
         return {self.loss.loss_name: self.loss(ctx.patch_tokens, pairs)}

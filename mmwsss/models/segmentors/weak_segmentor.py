@@ -19,6 +19,11 @@ from .legacy_keys import LEGACY_SEGMENTOR_KEYS, reject_unknown_keys, upgrade_sta
 from .nan_guard import NaNGuardMixin
 
 
+def denormalise(inputs: torch.Tensor, preprocessor: nn.Module) -> torch.Tensor:
+    """The normalised main view back in [0, 1] RGB (channel order of ``inputs``), as PAR's guidance image."""
+    return ((inputs * preprocessor.std + preprocessor.mean) / 255.0).clamp(0, 1)
+
+
 @MODELS.register_module()
 class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
     """Single-stage weakly-supervised segmentor trained from image-level labels (ToCo core; MCC, MSFC on top).
@@ -100,9 +105,7 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
         return self.cam_head.multi_scale_cams(self.backbone, inputs)
 
     def _denormalised(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The main view back in [0, 1] RGB (channel order of ``inputs``), as PAR's guidance image."""
-        pre = self.data_preprocessor
-        return ((inputs * pre.std + pre.mean) / 255.0).clamp(0, 1)
+        return denormalise(inputs, self.data_preprocessor)
 
     def _img_labels(self, data_samples) -> torch.Tensor:
         try:
@@ -120,6 +123,28 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
         return [tuple(s.metainfo.get(IMG_BOX, (0, hw[0], 0, hw[1]))) for s in data_samples]
 
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
+        losses, ctx, feats = self.train_core(inputs, data_samples)
+        if ctx.step >= self.seg_start_iter:
+            losses.update(self._seg_losses(ctx, feats))
+        return losses
+
+    def train_core(self, inputs: torch.Tensor, data_samples, high_thr: Optional[torch.Tensor] = None,
+                   need_cams: bool = False):
+        """The part of a training step before the segmentation loss: backbone, classification, CAMs, aux modules.
+
+        A segmentor built of several of these (:class:`~mmwsss.models.segmentors.DualStudentSegmentor`) calls it
+        per student and adds its own terms.
+
+        Args:
+            inputs (Tensor): normalised main view (B, 3, H, W).
+            data_samples (list): the batch's ``SegDataSample``.
+            high_thr (Tensor, optional): (B,) per-image high CAM threshold of this step (``WSSSContext.high_thr``).
+            need_cams (bool): compute the multi-scale CAMs even if nothing of this segmentor reads them.
+
+        Returns:
+            tuple: ``(losses, ctx, feats)``: the classification and aux-module losses, the step's
+            :class:`~mmwsss.models.contrast.WSSSContext` and the backbone outputs.
+        """
         it, acc = current_iter(), accumulative_counts()
         step = it // acc
         self._batch_paths = [str(s.metainfo.get('img_path', '?')) for s in data_samples]
@@ -133,18 +158,17 @@ class WeakSegmentor(NaNGuardMixin, EncoderDecoder):
         seg = step >= self.seg_start_iter
         # the no-grad CAM passes only when something reads them (e.g. not in ToCo COCO's classification-only phase)
         cam = aux_cam = None
-        if active or seg or any(m.observes_cam for m in self.aux_losses.values()):
+        if active or seg or need_cams or any(m.observes_cam for m in self.aux_losses.values()):
             cam, aux_cam = self.multi_scale_cams(inputs)
         ctx = WSSSContext(iter=it, step=step, first_in_step=it % acc == 0, inputs=inputs, data_samples=data_samples,
                           img_labels=img_labels, img_boxes=img_boxes, cls_token=cls_token, patch_tokens=patch,
-                          aux_tokens=aux, cam=cam, aux_cam=aux_cam, encoder=WSSSEncoder(self.backbone, self.cam_head))
+                          aux_tokens=aux, cam=cam, aux_cam=aux_cam, encoder=WSSSEncoder(self.backbone, self.cam_head),
+                          high_thr=high_thr)
         for module in self.aux_losses.values():
             module.observe(ctx)
         for module in active:
             losses.update(module(ctx))
-        if seg:
-            losses.update(self._seg_losses(ctx, feats))
-        return losses
+        return losses, ctx, feats
 
     def _seg_losses(self, ctx: WSSSContext, feats) -> dict:
         """Pseudo labels -> the decode head's own loss (+ the energy loss on its softmax)."""
