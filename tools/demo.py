@@ -30,6 +30,7 @@ CONFIGS = {
     'msfc': 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'msfc-no-smcm': 'configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'msfc-no-mp2m': 'configs/msfc/msfc-no-mp2m_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'dupl': 'configs/dupl/dupl_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
 
 

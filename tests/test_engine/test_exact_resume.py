@@ -1,4 +1,4 @@
-"""Exact resume: N iterations straight == N/2, stop, ``--resume``, N/2 more (MCC and MSFC WeakShapes configs).
+"""Exact resume: N iterations straight == N/2, stop, ``--resume``, N/2 more (MCC, MSFC and DuPL WeakShapes configs).
 
 Compared bit for bit (CPU, ``randomness.deterministic=True``): every model tensor (EMA projector teacher and the
 MSFC memory bank included), the optimizer and LR-scheduler states, the open memory-bank window and every logged
@@ -19,6 +19,11 @@ pytestmark = pytest.mark.integration
 CONFIGS = {
     'mcc': ('configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py', []),
     # bank update every 3 iterations: the window of iterations 1-3 is open at the checkpoint of iteration 2
+    # both students; the GMM filter from iteration 1 and the strong-view consistency from 2 (the RandAugment draws
+    # of the resumed half must be the straight run's)
+    'dupl': ('configs/dupl/dupl_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+             ['model.noise_filter.start_iter=1', 'model.noise_filter.min_pixels=10', 'model.consistency.start_iter=2',
+              'model.dynamic_threshold.start=1', 'model.dynamic_threshold.length=4']),
     'msfc': ('configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
              ['model.aux_losses.mp2m.update_interval=3', 'model.aux_losses.mp2m.bank.min_count=1']),
 }
@@ -79,7 +84,10 @@ def test_resume_continues_bit_for_bit(method, tiny_weakshapes, tmp_path):
 
     a = load_checkpoint_file(osp.join(straight, 'iter_4.pth'))
     b = load_checkpoint_file(osp.join(resumed, 'iter_4.pth'))
-    assert any('projector_teacher' in k for k in a['state_dict'])
+    if method == 'dupl':  # both students, no teacher
+        assert any(k.startswith('students.1.') for k in a['state_dict'])
+    else:
+        assert any('projector_teacher' in k for k in a['state_dict'])
     assert_same(a['state_dict'], b['state_dict'], 'model state (weights, EMA teacher, buffers)')
     assert_same(a['optimizer'], b['optimizer'], 'optimizer state')
     assert_same(a['param_schedulers'], b['param_schedulers'], 'LR scheduler state')
@@ -94,7 +102,10 @@ def test_resume_continues_bit_for_bit(method, tiny_weakshapes, tmp_path):
     assert sorted(second) == [1, 2, 3, 4]
     for it in (3, 4):
         assert first[it] == second[it], f'iteration {it} logged {first[it]} straight but {second[it]} resumed'
-    assert 'decode.loss_seg' in first[4] and ('loss_mem' in first[4]) == (method == 'msfc')
+    if method == 'dupl':  # the filter and the strong-view consistency ran in the compared iterations
+        assert {'student1.decode.loss_seg', 'gmm_removed', 'student0.loss_reg'} <= set(first[4])
+    else:
+        assert 'decode.loss_seg' in first[4] and ('loss_mem' in first[4]) == (method == 'msfc')
 
 
 @pytest.mark.timeout(300)

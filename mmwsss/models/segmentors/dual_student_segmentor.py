@@ -6,6 +6,7 @@ from typing import List, Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import ModuleList
 
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.utils import resize
@@ -75,7 +76,8 @@ class DualStudentSegmentor(NaNGuardMixin, BaseSegmentor):
         if student.get('energy_loss') is not None:
             raise ValueError('DualStudentSegmentor: the students\' energy_loss is not used by this segmentor; set '
                              'energy_loss=None in the model config')
-        self.students = nn.ModuleList([
+        # mmengine's ModuleList: init_weights reaches the students (torch's would skip them: pretrained weights lost)
+        self.students = ModuleList([
             WeakSegmentor(**copy.deepcopy(student), train_cfg=train_cfg, test_cfg=test_cfg)
             for _ in range(num_students)])
         self.dynamic_threshold = _build_optional(dynamic_threshold)
@@ -107,24 +109,43 @@ class DualStudentSegmentor(NaNGuardMixin, BaseSegmentor):
         return self.students[0 if which == 'mean' else which].decode_head
 
     # ------------------------------------------------------------------ training
+    @property
+    def seg_start_iter(self) -> int:
+        """First optimizer step with the segmentation losses (the students' ``seg_start_iter``)."""
+        return self.students[0].seg_start_iter
+
+    def active_terms(self, step: int) -> dict:
+        """Which terms the loss of optimizer step ``step`` includes, and the pseudo labels' CAM.
+
+        The one place the schedule is decided (``loss`` reads it), so it can be checked without running a step.
+        """
+        first = self.students[0]
+        seg = step >= first.seg_start_iter
+        return dict(
+            aux={name: step >= m.start_iter for name, m in first.aux_losses.items()},
+            discrepancy=self.discrepancy is not None and step >= self.discrepancy.start_iter,
+            seg=seg,
+            noise_filter=seg and self.noise_filter is not None and step >= self.noise_filter.start_iter,
+            consistency=seg and self.consistency is not None and step >= self.consistency.start_iter,
+            label_cam='final' if first.pseudo_labeler.cam.use_final(step) else 'aux')
+
     def loss(self, inputs: torch.Tensor, data_samples) -> dict:
         step = current_iter() // accumulative_counts()
+        terms = self.active_terms(step)
         self._batch_paths = [str(s.metainfo.get('img_path', '?')) for s in data_samples]
-        first = self.students[0]
-        img_labels = first._img_labels(data_samples)
+        img_labels = self.students[0]._img_labels(data_samples)
         high = self.dynamic_threshold(img_labels, step) if self.dynamic_threshold is not None else None
-        seg = step >= first.seg_start_iter
-        cores = [s.train_core(inputs, data_samples, high_thr=high, need_cams=seg) for s in self.students]
+        cores = [s.train_core(inputs, data_samples, high_thr=high, need_cams=terms['seg']) for s in self.students]
         losses = {}
         for k, (student_losses, _, _) in enumerate(cores):
             losses.update(add_prefix(student_losses, f'student{k}'))
-        if self.discrepancy is not None and step >= self.discrepancy.start_iter:
+        if terms['discrepancy']:
             losses[self.discrepancy.loss_name] = self.discrepancy(cores[0][2][1], cores[1][2][1])
-        if seg:
-            losses.update(self._seg_losses(inputs, data_samples, cores, high, step))
+        if terms['seg']:
+            losses.update(self._seg_losses(inputs, data_samples, cores, high, step, terms))
         return losses
 
-    def _seg_losses(self, inputs, data_samples, cores, high, step) -> dict:
+    def _seg_losses(self, inputs, data_samples, cores, high, step, terms) -> dict:
         losses = {}
         n = len(self.students)
         crop_hw = inputs.shape[-2:]
@@ -132,8 +153,7 @@ class DualStudentSegmentor(NaNGuardMixin, BaseSegmentor):
         labels = [s.pseudo_labeler(ctx.cam, ctx.aux_cam, ctx.img_labels, image, ctx.img_boxes, step, high=high)
                   for s, (_, ctx, _) in zip(self.students, cores)]
         seg_logits = [s.decode_head(feats) for s, (_, _, feats) in zip(self.students, cores)]
-        filtering = self.noise_filter is not None and step >= self.noise_filter.start_iter
-        consistency = self.consistency is not None and step >= self.consistency.start_iter
+        filtering, consistency = terms['noise_filter'], terms['consistency']
         upsampled = None
         if filtering or consistency:
             upsampled = [resize(logits, size=crop_hw, mode='bilinear', align_corners=self.align_corners)
@@ -174,6 +194,14 @@ class DualStudentSegmentor(NaNGuardMixin, BaseSegmentor):
                           padding_size=[0, 0, 0, 0])] * inputs.shape[0]
         logits = torch.stack([s.inference(inputs, metas) for s in self.students]).mean(0)
         return self.postprocess_result(logits, data_samples)
+
+    def multi_scale_cams(self, inputs: torch.Tensor):
+        """``(cam, aux_cam)`` of the predicting student ('mean': the mean of the students' normalised CAMs)."""
+        which = self.test_student
+        if which != 'mean':
+            return self.students[which].multi_scale_cams(inputs)
+        cams = [s.multi_scale_cams(inputs) for s in self.students]
+        return tuple(torch.stack(parts).mean(0) for parts in zip(*cams))
 
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
         which = self.test_student
