@@ -28,6 +28,10 @@ ITERS = 6
 CONFIGS = {
     # (config, model options of both runs: thresholds in optimizer steps)
     'mcc': ('configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py', ['model.seg_start_iter=1']),
+    # both students with every DuPL term from iteration 2 (per image, so 2 processes x 1 image = 1 x 1 x 2)
+    'dupl': ('configs/dupl/dupl_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+             ['model.seg_start_iter=1', 'model.noise_filter.start_iter=1', 'model.noise_filter.min_pixels=10',
+              'model.consistency.start_iter=2', 'model.dynamic_threshold.start=1', 'model.dynamic_threshold.length=4']),
     'msfc': ('configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
              ['model.seg_start_iter=1', 'model.aux_losses.mp2m.update_interval=2',
               'model.aux_losses.mp2m.bank.min_count=1']),
@@ -50,7 +54,7 @@ def logged(work_dir):
             for line in f:
                 row = json.loads(line)
                 if 'loss' in row:
-                    rows[row['step']] = {k: v for k, v in row.items() if k.startswith(('loss', 'decode.loss'))}
+                    rows[row['step']] = {k: v for k, v in row.items() if 'loss' in k}  # student0.loss_cls too
     return rows
 
 
@@ -68,7 +72,7 @@ def test_two_processes_equal_one_process_with_accumulation(method, tiny_weakshap
 
     ddp, acc = logged(ddp_dir), logged(acc_dir)
     assert sorted(ddp) == list(range(1, ITERS + 1)) and sorted(acc) == list(range(1, 2 * ITERS + 1))
-    assert 'decode.loss_seg' in ddp[ITERS] and len(ddp[ITERS]) >= 5
+    assert any(k.endswith('decode.loss_seg') for k in ddp[ITERS]) and len(ddp[ITERS]) >= 5
     worst = {}
     for t in range(1, ITERS + 1):
         assert ddp[t].keys() == acc[2 * t].keys()

@@ -20,7 +20,7 @@ sys.path.insert(0, REPO)
 from mmwsss.utils.work_dir import (eval_records, metric, newest, peak_memory_gb, seconds_per_iter,  # noqa: E402
                                    training_config)
 
-METHOD_NAMES = {'toco': 'ToCo', 'mcc': 'MCC', 'msfc': 'MSFC'}
+METHOD_NAMES = {'toco': 'ToCo', 'mcc': 'MCC', 'msfc': 'MSFC', 'dupl': 'DuPL'}
 DATASET_NAMES = {'WeakVOCDataset': 'Pascal VOC 2012 + SBD', 'WeakCOCODataset': 'COCO 2014',
                  'WeakShapesDataset': 'WeakShapes'}
 PAPERS = {
@@ -28,6 +28,8 @@ PAPERS = {
     'MCC': ('Masked Collaborative Contrast for Weakly Supervised Semantic Segmentation',
             'https://arxiv.org/abs/2305.08491'),
     'MSFC': ('Multi-Source Feature Contrast for weakly supervised semantic segmentation', None),
+    'DuPL': ('DuPL: Dual Student with Trustworthy Progressive Learning for Robust Weakly Supervised Semantic '
+             'Segmentation', 'https://arxiv.org/abs/2403.11184'),
 }
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ...datasets.keys import SAMPLE_SEED, VIEW_GLOBAL2, VIEW_LOCAL, VIEW_META
+from ...datasets.keys import SAMPLE_SEED, VIEW_GLOBAL2, VIEW_LOCAL, VIEW_META, VIEW_STRONG
 
 
 class WSSSEncoder:
@@ -86,8 +86,10 @@ class WSSSContext:
         try:
             return torch.stack([s.get(key) for s in self.data_samples])
         except (AttributeError, TypeError) as exc:
-            raise KeyError(f'the training pipeline provides no {key!r} view; add AddLocalView/AddGlobalView to '
-                           'train_pipeline') from exc
+            transform = {VIEW_GLOBAL2: 'AddGlobalView', VIEW_LOCAL: 'AddLocalView', VIEW_STRONG: 'AddStrongView'}.get(
+                key, 'the transform that writes it')
+            raise KeyError(f'the training pipeline provides no {key!r} view: add {transform} to train_pipeline (before '
+                           'PackWeakSegInputs)') from exc
 
     def view_global2(self) -> torch.Tensor:
         """The second global views (B, 3, H2, W2)."""

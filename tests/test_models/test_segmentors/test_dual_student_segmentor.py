@@ -172,3 +172,12 @@ def test_configuration_errors():
         MODELS.build({**cfg.model, 'num_students': 1})
     with pytest.raises(ValueError, match='energy_loss=None'):
         MODELS.build({**cfg.model, 'energy_loss': dict(type='DenseEnergyLoss')})
+
+
+def test_consistency_without_the_strong_view_names_the_transform(tiny_weakshapes):
+    model, x, ds = _setup(tiny_weakshapes)
+    for sample in ds:
+        del sample.img_strong
+    _at_iter(451)
+    with pytest.raises(KeyError, match='add AddStrongView to train_pipeline'):
+        model.loss(x, ds)
