@@ -63,6 +63,30 @@ def load_config(config: str, launcher: str = 'none', cfg_options: Optional[dict]
     return cfg
 
 
+def all_terms_step(model_cfg) -> int:
+    """The first optimizer step at which every term of a model config runs: the largest ``seg_start_iter`` or
+    ``start_iter`` anywhere in it (benchmarks time that step, so no loss is left out).
+
+    Example:
+        >>> all_terms_step(dict(seg_start_iter=2001, noise_filter=dict(start_iter=8000)))
+        8000
+    """
+    starts = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ('seg_start_iter', 'start_iter') and isinstance(value, int):
+                    starts.append(value)
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(model_cfg)
+    return max(starts, default=0)
+
+
 def _apply_data_root(cfg: Config, data_root: str, config: str, skip=()) -> None:
     """Point ``train/val/test_dataloader.dataset.data_root`` at ``data_root`` (except the loaders in ``skip``, whose
     own ``data_root`` was given); refuse when a loader's dataset has no ``data_root`` to set (a wrapper dataset)."""

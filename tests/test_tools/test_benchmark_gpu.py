@@ -18,7 +18,7 @@ def test_small_benchmark_covers_every_method(tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     record = json.loads(out.read_text())
     methods = {osp.basename(r['config']).split('_')[0]: r for r in record['results']}
-    assert {'toco', 'mcc', 'msfc'} <= set(methods), methods.keys()
+    assert {'toco', 'mcc', 'msfc', 'dupl'} <= set(methods), methods.keys()
     for name, row in methods.items():
         assert row['batch'] == 2 and row['flops_per_step'] > 1e9, (name, row['flops_per_step'])
         for precision in ('fp32', 'bf16'):
@@ -31,5 +31,7 @@ def test_small_benchmark_covers_every_method(tmp_path):
     assert 'masked_views' not in methods['toco']
     # MCC's FLOPs include its 8 masked views on top of ToCo's step
     assert methods['mcc']['flops_per_step'] > methods['toco']['flops_per_step']
+    # DuPL is timed at the step where every term runs: both students' segmentation, the GMM filter, consistency
+    assert {'student1.decode.loss_seg', 'student0.loss_reg', 'gmm_removed'} <= set(methods['dupl']['fp32']['losses'])
     for row in record['results']:
         assert osp.basename(row['config']) in proc.stdout

@@ -189,7 +189,7 @@ def bench_config(config, args, device, tmp):
     from mmengine.logging import MessageHub
     from mmengine.runner import Runner
 
-    from mmwsss.utils.launch import load_config
+    from mmwsss.utils.launch import all_terms_step, load_config
     root = osp.join(tmp, osp.splitext(osp.basename(config))[0])
     cfg = load_config(osp.join(REPO, config))
     write_tree(cfg, root)
@@ -200,7 +200,7 @@ def bench_config(config, args, device, tmp):
     cfg.model.backbone.init_cfg = None  # random weights: speed does not depend on them
     torch.manual_seed(0)
     data = next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0)))
-    MessageHub.get_current_instance().update_info('iter', int(cfg.model.get('seg_start_iter', 0)))
+    MessageHub.get_current_instance().update_info('iter', all_terms_step(cfg.model))  # every loss runs
     row = dict(config=config, batch=cfg.train_dataloader.batch_size, crop=list(cfg.model.data_preprocessor.size))
     for precision in ('fp32', 'bf16'):
         if device.type == 'cuda':

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401
 from mmseg.registry import MODELS
-from mmwsss.utils.launch import load_config
+from mmwsss.utils.launch import all_terms_step, load_config
 
 
 def parse_args():
@@ -25,7 +25,7 @@ def parse_args():
     parser.add_argument('--data-root', required=True)
     parser.add_argument('--iters', type=int, default=2, help='timed iterations after one warm-up')
     parser.add_argument('--at-iter', type=int, default=None,
-                        help='iteration index to simulate (default: the segmentation start, so every loss runs)')
+                        help='iteration index to simulate (default: the last start of any term, so every loss runs)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--amp', action='store_true')
     return parser.parse_args()
@@ -47,7 +47,7 @@ def main():
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     data = next(iter(loader))
     hub = MessageHub.get_current_instance()
-    hub.update_info('iter', args.at_iter if args.at_iter is not None else getattr(model, 'seg_start_iter', 0))
+    hub.update_info('iter', args.at_iter if args.at_iter is not None else all_terms_step(cfg.model))
     times = []
     from mmwsss.models.contrast import PrototypeMemoryBank
     bank = next((m for m in model.modules() if isinstance(m, PrototypeMemoryBank)), None)
