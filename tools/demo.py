@@ -8,6 +8,20 @@
 # Every command is printed before it runs. `--methods mcc toco` trains both with the same iterations and seed; the
 # MSFC ablation of configs/msfc/README.md is
 #   python tools/demo.py --work-dir work_dirs/ablation_msfc --methods toco mcc msfc msfc-no-smcm msfc-no-mp2m
+#
+# Seeds: one run of this tiny from-scratch model is one draw, and another seed moves its numbers by about a point, so
+# `--seeds 0 1 2` trains every method with every seed (`randomness.seed`: data order, views, initialisation; WeakShapes
+# is generated once, so every run sees the same images), prints each number as mean ± std (n) and each method minus
+# `--baseline` (default: the first method) paired by seed with a 95% interval (mmwsss/utils/seed_stats.py), and adds
+# those tables to <work-dir>/summary.md. The default `--seeds 0` is the single run of before, with the same table.
+# Run dirs: <work-dir>/<method> for seed 0 (the configs' seed) and <work-dir>/<method>-seed<S> for the others. A run's
+# folder depends only on its method and seed, so the work dirs of earlier single-seed comparisons are seed 0 of a
+# multi-seed one; the seed folders are siblings, not subfolders, because the report tools read a work dir's test runs
+# at any depth and would mix seed 1's numbers into seed 0's. Finished runs are reused and an interrupted one resumes,
+# so after a kill the same command trains and evaluates only what is missing (result.json is written after each
+# step); seeds are the outer loop, so a kill leaves whole seeds of the comparison done. Then the model-zoo tables:
+#   python tools/demo.py --work-dir work_dirs/seeds_dupl --methods toco mcc dupl --seeds 0 1 2
+#   python tools/analysis_tools/model_zoo_report.py work_dirs/seeds_dupl/*/ --baseline toco
 import argparse
 import glob
 import json
@@ -22,7 +36,9 @@ import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from mmwsss.utils.seed_stats import format_difference, format_summary, paired_difference  # noqa: E402
 from mmwsss.utils.work_dir import seconds_per_iter  # noqa: E402
+
 CONFIGS = {
     'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'toco': 'configs/toco/toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
@@ -44,6 +60,18 @@ EVALS = [
 ]
 
 
+# (label, result key, metric) of the seed tables
+SEED_METRICS = [
+    ('CAM mIoU (train)', 'cam_train', 'mIoU'),
+    ('CAM best of sweep (train)', 'cam_train', 'best_mIoU'),
+    ('pseudo mIoU (train)', 'pseudo_train', 'mIoU'),
+    ('pseudo mIoU covered (train)', 'pseudo_train', 'mIoU_covered'),
+    ('seg mIoU (val)', 'seg_val', 'mIoU'),
+    ('MS+flip', 'seg_val_ms', 'mIoU'),
+    ('MS+flip+CRF', 'seg_val_ms_crf', 'mIoU'),
+]
+
+
 def _complete(key, metrics):
     return 'best_mIoU' in metrics if key == 'cam_train' else 'mIoU' in metrics
 
@@ -55,9 +83,19 @@ def parse_args():
     parser.add_argument('--data-root', default='data/weakshapes')
     parser.add_argument('--iters', type=int, default=None, help='training iterations (default: the config\'s)')
     parser.add_argument('--num-overlays', type=int, default=6)
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0],
+                        help='train every method with each of these seeds (randomness.seed); more than one adds '
+                        'mean ± std and the paired difference to --baseline')
+    parser.add_argument('--baseline', default=None, help='the method the others are compared with, seed by seed '
+                        '(default: the first of --methods)')
     parser.add_argument('--force', action='store_true',
                         help='retrain and re-evaluate methods whose results are already in the work dir')
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.seeds = list(dict.fromkeys(args.seeds))  # a repeated seed would be the same run twice
+    args.baseline = args.baseline or args.methods[0]
+    if args.baseline not in args.methods:
+        parser.error(f'--baseline {args.baseline} is not one of --methods {" ".join(args.methods)}')
+    return args
 
 
 def run(cmd):
@@ -112,22 +150,50 @@ def save_overlays(config, checkpoint, root, out_file, num):
     draw_cam_grid(cam_rows(model, dataset, range(num)), dataset.metainfo, out_file)
 
 
-def run_method(method, args, py):
+def run_dir(work_dir, method, seed):
+    """One run's folder: seed 0 keeps the single-seed path (old work dirs stay valid), other seeds are siblings."""
+    return osp.join(work_dir, method if seed == 0 else f'{method}-seed{seed}')
+
+
+def dumped_seed(work_dir):
+    """``randomness.seed`` of the config dump an earlier training left in ``work_dir``; None before any."""
+    dumps = sorted(glob.glob(osp.join(REPO, work_dir, '*.py')))
+    if not dumps:
+        return None
+    from mmengine.config import Config
+    return (Config.fromfile(dumps[0]).get('randomness') or {}).get('seed')
+
+
+def save_row(result_file, row):
+    """Written after every step, so a killed comparison redoes only the steps that had not finished."""
+    with open(result_file, 'w') as f:
+        json.dump(row, f, indent=2)
+
+
+def run_method(method, seed, args, py):
     config = CONFIGS[method]
-    work_dir = osp.join(args.work_dir, method)
+    work_dir = run_dir(args.work_dir, method, seed)
+    name = f'{method} (seed {seed})'
     result_file = osp.join(REPO, work_dir, 'result.json')
+    trained_seed = dumped_seed(work_dir)
+    if trained_seed is not None and trained_seed != seed:  # pairing by seed would compare the wrong runs
+        raise SystemExit(f'{work_dir} was trained with seed {trained_seed}, not {seed}; move it away or use another '
+                         '--work-dir')
     row = {}
     if osp.isfile(result_file) and not args.force:  # finished earlier (e.g. `--methods mcc toco` after mcc)
         with open(result_file) as f:
             row = json.load(f)
+        row.setdefault('seed', seed)  # results of the single-seed demo name no seed: theirs is the configs' 0
         for key in [k for k, *_ in EVALS if k in row and not _complete(k, row[k])]:
             del row[key]  # from an older demo (e.g. CAM without the threshold sweep)
-        if all(key in row for key, *_ in EVALS):
-            print(f'\n{method}: reusing {result_file} (--force to redo)')
+        missing = [k for k, *_ in EVALS if k not in row] + ([] if 'overlays' in row else ['overlays'])
+        if not missing:
+            print(f'\n{name}: reusing {result_file} (--force to redo)')
             return row
-        print(f'\n{method}: {result_file} lacks {[k for k, *_ in EVALS if k not in row]}; running those')
+        print(f'\n{name}: {result_file} lacks {missing}; running those')
     root = args.data_root
     train_opts = [f'{k}.dataset.data_root={root}' for k in ('train_dataloader', 'val_dataloader')]
+    train_opts.append(f'randomness.seed={seed}')
     if args.iters:
         train_opts += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                        f'param_scheduler.1.end={args.iters}']
@@ -135,7 +201,7 @@ def run_method(method, args, py):
     max_iters = args.iters or Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
     final_ckpt = osp.join(REPO, work_dir, f'iter_{max_iters}.pth')
     if osp.isfile(final_ckpt) and not args.force:  # trained earlier: only evaluate again
-        print(f'\n{method}: reusing the trained {final_ckpt} (--force to retrain)')
+        print(f'\n{name}: reusing the trained {final_ckpt} (--force to retrain)')
         t_train = float('nan')
     else:  # (an interrupted run resumes from its last checkpoint)
         resume = ['--resume'] if not args.force and osp.isfile(osp.join(REPO, work_dir, 'last_checkpoint')) else []
@@ -144,7 +210,8 @@ def run_method(method, args, py):
     ckpt = final_ckpt
     if t_train != t_train and 'train_s' in row:  # keep the training time measured when it was trained
         t_train = row['train_s']
-    row.update(method=method, train_s=t_train, s_per_iter=seconds_per_iter(osp.join(REPO, work_dir)))
+    row.update(method=method, seed=seed, train_s=t_train, s_per_iter=seconds_per_iter(osp.join(REPO, work_dir)))
+    save_row(result_file, row)
     for key, split, output, flags, metric in EVALS:
         if key in row and not args.force:
             continue
@@ -153,11 +220,11 @@ def run_method(method, args, py):
                  *data_options(root, split), f'model.test_cfg.output={output}', f'test_evaluator.type={metric}'])
         row[key] = latest_metrics(test_dir)
         row[key + '_s'] = t
+        save_row(result_file, row)
     overlay = osp.join(work_dir, 'overlays.png')
     save_overlays(config, ckpt, root, osp.join(REPO, overlay), args.num_overlays)
     row['overlays'] = overlay
-    with open(result_file, 'w') as f:
-        json.dump(row, f, indent=2)
+    save_row(result_file, row)
     return row
 
 
@@ -165,12 +232,42 @@ def train_time(seconds):
     return 'trained earlier' if seconds != seconds else f'{seconds / 60:.1f} min'  # NaN: reused checkpoint
 
 
+def seed_tables(runs, methods, seeds, baseline):
+    """Mean ± std (n) per method, then each method minus ``baseline`` paired by seed with its 95% interval."""
+    values = {m: {label: {s: runs[m, s][key].get(field) for s in seeds} for label, key, field in SEED_METRICS}
+              for m in methods}
+    lines = ['| method | ' + ' | '.join(label for label, *_ in SEED_METRICS) + ' |',
+             '|---|' + '---|' * len(SEED_METRICS)]
+    for m in methods:
+        lines.append(f'| {m} | ' + ' | '.join(format_summary(values[m][label].values()) for label, *_ in SEED_METRICS)
+                     + ' |')
+    others = [m for m in methods if m != baseline]
+    if others:
+        lines += ['', f'| method - {baseline} | metric | per seed ({", ".join(map(str, seeds))}) '
+                  '| mean [95% interval] (n) | p (paired t) |', '|---|---|---|---|---|']
+    for m in others:
+        for label, *_ in SEED_METRICS:
+            mine, base = values[m][label], values[baseline][label]
+            d = paired_difference(mine, base)
+            per_seed = ', '.join('-' if mine[s] is None or base[s] is None else f'{mine[s] - base[s]:+.2f}'
+                                 for s in seeds)
+            p = '-' if d.p is None else f'{d.p:.3f}'
+            lines.append(f'| {m} | {label} | {per_seed} | {format_difference(d, with_p=False)} | {p} |')
+    return '\n'.join(lines)
+
+
 def main():
     args = parse_args()
     py = sys.executable
     start = time.perf_counter()
     t_data = run([py, 'tools/dataset_converters/make_weakshapes.py', args.data_root])
-    rows = [run_method(m, args, py) for m in args.methods]
+    runs = {}
+    for seed in args.seeds:  # seeds outside: a kill leaves complete seeds of the comparison behind
+        for m in args.methods:
+            runs[m, seed] = run_method(m, seed, args, py)
+    multi_seed = len(args.seeds) > 1
+    rows = [dict(runs[m, s], label=f'{m} (seed {s})' if multi_seed else runs[m, s]['method'])
+            for m in args.methods for s in args.seeds]
     baselines_val = trivial_baselines(osp.join(REPO, args.data_root), 'val', 6)
     baselines_train = trivial_baselines(osp.join(REPO, args.data_root), 'train', 6)
     total = time.perf_counter() - start
@@ -180,7 +277,7 @@ def main():
              '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         cam, pseudo = r['cam_train'], r['pseudo_train']
-        lines.append(f'| {r["method"]} | {cam["mIoU"]:.2f} | {cam["best_mIoU"]:.2f} ({cam["best_thr"]:.2f}) | '
+        lines.append(f'| {r["label"]} | {cam["mIoU"]:.2f} | {cam["best_mIoU"]:.2f} ({cam["best_thr"]:.2f}) | '
                      f'{pseudo["mIoU"]:.2f} | {pseudo["mIoU_covered"]:.2f} / {pseudo["coverage"]:.1f}% | '
                      f'{r["seg_val"]["mIoU"]:.2f} | {r["seg_val_ms"]["mIoU"]:.2f} | {r["seg_val_ms_crf"]["mIoU"]:.2f} | '
                      f'{r.get("s_per_iter", float("nan")):.2f} | {train_time(r["train_s"])} |')
@@ -193,9 +290,21 @@ def main():
           'max over scales of image+flip logits (WSSSTTAModel); CRF: DenseCRF 1/1/121/5/4, 10 it.; pseudo: PAR labels with the 255 band (mIoU counts the '
           'band as misses; "covered" scores only labelled pixels); s/iter: mean of the training log\'s iteration '
           'times (CPU, this machine, all methods of one run share it only when trained in the same run)')
+    if multi_seed:
+        seeds_text = seed_tables(runs, args.methods, args.seeds, args.baseline)
+        table += f'\n\nOver seeds {" ".join(map(str, args.seeds))}: mean ± std (n)\n\n' + seeds_text
+        print(f'\n=== over seeds {" ".join(map(str, args.seeds))}: mean ± std (n); paired by seed vs {args.baseline} '
+              '===')
+        print(seeds_text)
+        print('std: sample standard deviation over seeds. Paired: method minus baseline on the same seed; the 95% '
+              'interval is the t interval of the mean difference (n - 1 degrees of freedom): one that contains 0 '
+              'means these seeds do not show which method is better.')
     for r in rows:
-        print(f'overlays ({r["method"]}): {r["overlays"]}')
+        print(f'overlays ({r["label"]}): {r["overlays"]}')
     print(f'data {t_data:.0f} s; total wall time {total / 60:.1f} min')
+    if multi_seed:
+        dirs = ' '.join(run_dir(args.work_dir, m, s) for m in args.methods for s in args.seeds)
+        print(f'model-zoo tables: python tools/analysis_tools/model_zoo_report.py {dirs} --baseline {args.baseline}')
     with open(osp.join(REPO, args.work_dir, 'summary.md'), 'w') as f:
         f.write(table + f'\n\ntotal wall time {total / 60:.1f} min\n')
 

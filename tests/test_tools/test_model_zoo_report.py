@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import shutil
 
 import pytest
 import yaml
@@ -68,3 +69,62 @@ def test_report_names_what_is_missing(tmp_path):
     Config.fromfile(MCC).dump(str(empty / 'mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py'))
     with pytest.raises(AssertionError, match='no evaluation records'):
         run_tool(['tools/analysis_tools/model_zoo_report.py', str(empty)])
+
+
+TOCO = osp.join(REPO_ROOT, 'configs', 'toco', 'toco_vit-tiny-p8_1xb8-700_weakshapes-96x96.py')
+# val mIoU per (method, seed); mcc - toco = 1, 2, 3: mean 2, interval 2 ± 4.303 / sqrt(3) = [-0.48, 4.48]
+SEEDED = {('toco', 0): 70.0, ('toco', 1): 71.0, ('toco', 2): 72.5, ('mcc', 0): 71.0, ('mcc', 1): 73.0, ('mcc', 2): 75.5}
+
+
+def _seed_work_dirs(root):
+    """tools/demo.py --seeds 0 1 2 folders (<method>, <method>-seed<S>), each with its seed in the config dump."""
+    dirs = {}
+    val, train = 'ImageSets/Segmentation/val.txt', 'ImageSets/Segmentation/train.txt'
+    for method, config in (('toco', TOCO), ('mcc', MCC)):
+        cfg = Config.fromfile(config)
+        for seed in (0, 1, 2):
+            w = osp.join(root, method if seed == 0 else f'{method}-seed{seed}')
+            os.makedirs(w)
+            cfg.randomness = dict(seed=seed)
+            cfg.dump(osp.join(w, osp.basename(config)))
+            seg = SEEDED[method, seed]
+            _record(w, 'test_seg_val', '1', output='seg', split=val, metrics=dict(mIoU=seg))
+            _record(w, 'test_ms', '1', output='seg', split=val, tta=True, merge='max', metrics=dict(mIoU=seg + 3))
+            _record(w, 'test_cam', '1', output='cam', split=train,
+                    metrics={'mIoU': seg + 5, 'best_mIoU': seg + 6, 'best_thr': 0.3 + 0.05 * seed})
+            dirs[method, seed] = w
+    return dirs
+
+
+def test_report_groups_seeds_and_compares_with_the_baseline(tmp_path):
+    dirs = _seed_work_dirs(str(tmp_path / 'cmp'))
+    meta = str(tmp_path / 'metafile.yaml')
+    order = [dirs['mcc', 2], dirs['toco', 0], dirs['mcc', 0], dirs['toco', 2], dirs['mcc', 1], dirs['toco', 1]]
+    out = run_tool(['tools/analysis_tools/model_zoo_report.py', *order, '--baseline', 'toco', '--metafile',
+                    meta]).stdout
+    lines = out.splitlines()
+    rows = {m: [line for line in lines if line.startswith(f'| {m} | vit-tiny-p8 |')] for m in ('toco', 'mcc')}
+    assert [len(r) for r in rows.values()] == [2, 2], out  # one row per config (MMSeg table, WSSS table)
+    cells = [c.strip() for c in rows['toco'][0].split('|')[1:-1]]
+    # toco val mIoU 70, 71, 72.5: mean 71.17, sample std 1.26
+    assert cells[7:9] == ['71.17 ± 1.26 (3)', '74.17 ± 1.26 (3)']
+    cells = [c.strip() for c in rows['mcc'][1].split('|')[1:-1]]
+    assert cells[2:4] == ['78.17 ± 2.25 (3)', '79.17 ± 2.25 (3) (0.30/0.35/0.40)'] and cells[6] == '73.17 ± 2.25 (3)'
+    (diff, ) = [line for line in lines if line.startswith('| mcc | toco |')]
+    cells = [c.strip() for c in diff.split('|')[1:-1]]
+    assert cells[2:5] == ['0, 1, 2', '+2.00 [-0.48, +4.48] (3), p 0.074', '+2.00 [-0.48, +4.48] (3), p 0.074']
+    assert cells[5] == '-'  # no MS+flip+CRF records: nothing to compare
+    doc = yaml.safe_load(open(meta))
+    models = {m['Name'].split('_')[0]: m for m in doc['Models']}
+    assert set(models) == {'toco', 'mcc'}
+    assert models['mcc']['Results'][0]['Metrics'] == {'mIoU': 73.17, 'mIoU std': 2.25, 'mIoU(ms+flip)': 76.17,
+                                                      'mIoU(ms+flip) std': 2.25}
+    assert models['mcc']['Metadata']['Seeds'] == [0, 1, 2]
+
+
+def test_report_refuses_two_work_dirs_of_one_seed(tmp_path):
+    dirs = _seed_work_dirs(str(tmp_path / 'cmp'))
+    shutil.copytree(dirs['toco', 1], str(tmp_path / 'toco-again'))
+    with pytest.raises(AssertionError, match='seed 1 in several work dirs'):
+        run_tool(['tools/analysis_tools/model_zoo_report.py', dirs['toco', 0], dirs['toco', 1],
+                  str(tmp_path / 'toco-again')])

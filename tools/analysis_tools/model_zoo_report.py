@@ -1,7 +1,19 @@
 # Model-zoo tables from work dirs: MMSeg's format, a WSSS table, and metafile.yaml.
 #
 #   python tools/analysis_tools/model_zoo_report.py work_dirs/ablation_msfc/{toco,mcc,msfc} \
-#       [--out-md report.md] [--metafile configs/mcc/metafile.yaml] [--dataset WeakShapes]
+#       [--out-md report.md] [--metafile configs/mcc/metafile.yaml] [--dataset WeakShapes] [--baseline toco]
+#   python tools/analysis_tools/model_zoo_report.py work_dirs/seeds_dupl/*/ --baseline toco \
+#       --update-readme configs/dupl/README.md --metafile configs/dupl/metafile.yaml
+#
+# Seeds: work dirs of one config (same config dump name, schedule, batch, crop and dataset) make one row over their
+# seeds, each run's seed read from its config dump (randomness.seed), so the folder names do not matter: pass every
+# seed's work dir (the second line: all runs of a `tools/demo.py --seeds 0 1 2` comparison, whose seeds are sibling
+# folders <method>, <method>-seed1, ...). Two work dirs of one config with the same seed are an error. A row of several
+# seeds shows every number as mean ± std (n) (sample std; the CAM threshold as each seed's best), and
+# `--baseline <method>` adds a table of each other row minus the baseline, paired by seed: mean [95% interval] (n)
+# and the paired t-test p (mmwsss/utils/seed_stats.py). The metafile gets the mean as the metric, `<metric> std`
+# beside it, the seeds as Metadata `Seeds`, and the lowest seed's checkpoint as Weights. A single-seed row renders as
+# it did before seeds were grouped.
 #
 # Each argument is a tools/train.py work dir: its config dump names the method, backbone, crop and schedule, its
 # logs give s/iter and (CUDA) memory, and the evaluation records under it (tools/test.py writes wsss_eval.json;
@@ -17,6 +29,8 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
+from mmwsss.utils.seed_stats import (format_difference, format_summary, paired_difference,  # noqa: E402
+                                     summarise)
 from mmwsss.utils.work_dir import (eval_records, metric, newest, peak_memory_gb, seconds_per_iter,  # noqa: E402
                                    training_config)
 
@@ -41,6 +55,8 @@ def parse_args():
     parser.add_argument('--update-readme', help='replace the block between the model-zoo markers of this README '
                         '(<!-- model-zoo:begin --> ... <!-- model-zoo:end -->) with the tables')
     parser.add_argument('--dataset', default=None, help='dataset name for the metafile (default: from the config)')
+    parser.add_argument('--baseline', default=None, help='method (or config name) the other rows are compared with, '
+                        'paired by seed, with a 95%% interval')
     return parser.parse_args()
 
 
@@ -78,7 +94,45 @@ def describe(work_dir):
         pseudo=metric(pseudo), pseudo_covered=metric(pseudo, 'mIoU_covered'), coverage=metric(pseudo, 'coverage'),
         s_iter=seconds_per_iter(work_dir), merge=(ms_crf or ms or {}).get('merge'),
         crf=(ms_crf or {}).get('crf'), config=config_file if osp.isfile(osp.join(REPO, config_file)) else cfg_path,
-        weights=ckpt if osp.isfile(ckpt) else None)
+        weights=ckpt if osp.isfile(ckpt) else None, seed=(cfg.get('randomness') or {}).get('seed'), work_dir=work_dir)
+
+
+def group_seeds(runs):
+    """One row per config: the first run's fields plus ``runs``, its runs in seed order (rows in argument order).
+
+    Runs are of one config when the dump's name, schedule, batch, crop and dataset agree (a `--iters` override is
+    another experiment); two of them with the same seed would make the pairing ambiguous.
+    """
+    groups = {}
+    for r in runs:
+        groups.setdefault((r['name'], r['iters'], r['batch'], r['crop'], r['dataset']), []).append(r)
+    rows = []
+    for members in groups.values():
+        seeds = [m['seed'] for m in members]
+        twice = sorted({str(s) for s in seeds if seeds.count(s) > 1})
+        if twice:
+            dirs = ', '.join(m['work_dir'] for m in members if str(m['seed']) in twice)
+            raise SystemExit(f'{members[0]["name"]}: seed {", ".join(twice)} in several work dirs ({dirs}); pass one '
+                             'work dir per seed')
+        members = sorted(members, key=lambda m: (m['seed'] is None, m['seed'] if m['seed'] is not None else 0))
+        rows.append(dict(members[0], runs=members))
+    return rows
+
+
+def cell(row, key, digits=2):
+    """One number as before for a single run; mean ± std (n) over the runs of a multi-seed row."""
+    if len(row['runs']) == 1:
+        return fmt(row[key], digits)
+    return format_summary([r[key] for r in row['runs']], digits)
+
+
+def measured(row, key):
+    return any(r[key] is not None for r in row['runs'])
+
+
+def joined(row, key):
+    """The distinct values of a text field over a row's runs (the device, the checkpoints)."""
+    return ', '.join(dict.fromkeys(str(r[key]) for r in row['runs'] if r[key] and r[key] != '-'))
 
 
 def crf_text(crf):
@@ -89,25 +143,63 @@ def crf_text(crf):
             f'{c.iterations} iterations')
 
 
-def tables(rows, command, link_dir=REPO):
-    """The markdown; config links relative to ``link_dir`` (the README's folder with --update-readme)."""
+# (column, field) of the --baseline table
+DIFFERENCES = [('mIoU', 'seg'), ('mIoU(ms+flip)', 'ms'), ('val MS+flip+CRF', 'ms_crf'), ('CAM mIoU (train)', 'cam'),
+               ('CAM best of sweep', 'cam_best'), ('pseudo mIoU (train)', 'pseudo')]
+
+
+def find_baseline(rows, baseline):
+    match = [r for r in rows if baseline in (r['method'], r['name'])]
+    if len(match) != 1:
+        raise SystemExit(f'--baseline {baseline}: {"several rows match; name the config" if match else "no row"} '
+                         f'(rows: {", ".join(r["name"] for r in rows)})')
+    return match[0]
+
+
+def difference_table(rows, baseline):
+    """Each row minus the baseline row on the seeds both have: mean [95% interval] (n), p."""
+    base = find_baseline(rows, baseline)
+    out = ['| Method | minus | seeds | ' + ' | '.join(c for c, _ in DIFFERENCES) + ' |',
+           '|---|---|---|' + '---|' * len(DIFFERENCES)]
+    for r in rows:
+        if r is base:
+            continue
+        shared = [x['seed'] for x in r['runs'] if x['seed'] in {b['seed'] for b in base['runs']}]
+        diffs = [format_difference(paired_difference({x['seed']: x[key] for x in r['runs']},
+                                                     {b['seed']: b[key] for b in base['runs']}))
+                 for _, key in DIFFERENCES]
+        out.append(f'| {r["method"]} | {base["method"]} | {", ".join(map(str, shared)) or "-"} | '
+                   + ' | '.join(diffs) + ' |')
+    return out
+
+
+def tables(rows, command, link_dir=REPO, baseline=None):
+    """The markdown; config links relative to ``link_dir`` (the README's folder with --update-readme).
+
+    ``rows`` come from :func:`group_seeds`; with ``baseline`` a table of paired differences follows.
+    """
     out = ['| Method | Backbone | Crop Size | Lr schd | Mem (GB) | Inf time (fps) | Device | mIoU | mIoU(ms+flip) '
            '| config | download |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        out.append(f'| {r["method"]} | {r["backbone"]} | {r["crop"]} | {r["iters"]} | {fmt(r["mem"])} | '
-                   f'{fmt(r["fps"])} | {r["device"]} | {fmt(r["seg"])} | {fmt(r["ms"])} | '
+        weights = joined(r, 'weights')
+        out.append(f'| {r["method"]} | {r["backbone"]} | {r["crop"]} | {r["iters"]} | {cell(r, "mem")} | '
+                   f'{cell(r, "fps")} | {joined(r, "device") or "-"} | {cell(r, "seg")} | {cell(r, "ms")} | '
                    f'[config]({osp.relpath(osp.join(REPO, r["config"]), link_dir)}) | '
-                   f'{"local: " + r["weights"] if r["weights"] else "-"} |')
+                   f'{"local: " + weights if weights else "-"} |')
     out += ['', '| Method | Backbone | CAM mIoU (train) | CAM best of sweep (thr) | pseudo mIoU (train) | '
             'pseudo covered / coverage | val mIoU | val MS+flip | val MS+flip+CRF | s/iter |',
             '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        best = f'{fmt(r["cam_best"])} ({fmt(r["cam_best_thr"])})' if r['cam_best'] is not None else '-'
-        cov = f'{fmt(r["pseudo_covered"])} / {fmt(r["coverage"], 1)}%' if r['coverage'] is not None else '-'
-        out.append(f'| {r["method"]} | {r["backbone"]} | {fmt(r["cam"])} | {best} | {fmt(r["pseudo"])} | {cov} | '
-                   f'{fmt(r["seg"])} | {fmt(r["ms"])} | {fmt(r["ms_crf"])} | {fmt(r["s_iter"])} |')
-    merges = sorted({r['merge'] for r in rows if r['merge']})
-    crfs = sorted({crf_text(r['crf']) for r in rows if r['crf']})
+        thr = '/'.join(fmt(x['cam_best_thr']) for x in r['runs'])  # each seed's own best threshold
+        best = f'{cell(r, "cam_best")} ({thr})' if measured(r, 'cam_best') else '-'
+        cov = f'{cell(r, "pseudo_covered")} / {cell(r, "coverage", 1)}%' if measured(r, 'coverage') else '-'
+        out.append(f'| {r["method"]} | {r["backbone"]} | {cell(r, "cam")} | {best} | {cell(r, "pseudo")} | {cov} | '
+                   f'{cell(r, "seg")} | {cell(r, "ms")} | {cell(r, "ms_crf")} | {cell(r, "s_iter")} |')
+    if baseline:
+        out += [''] + difference_table(rows, baseline)
+    runs = [x for r in rows for x in r['runs']]
+    merges = sorted({r['merge'] for r in runs if r['merge']})
+    crfs = sorted({crf_text(r['crf']) for r in runs if r['crf']})
     notes = ['', 'mIoU: single scale, val. ms+flip: scales of the config\'s tta_pipeline, merge '
              + (', '.join({'max': 'max over scales of (image + flip) logits (the papers\' rule)',
                            'mean': 'mean of softmax (MMSeg SegTTAModel)'}.get(m, m) for m in merges) or '-')
@@ -115,8 +207,17 @@ def tables(rows, command, link_dir=REPO):
              'CAM: multi-scale + flip CAM seed at the config\'s bkg_thr; best of sweep: the best background '
              'threshold. pseudo: PAR labels, band pixels as misses; covered: labelled pixels only.',
              'Inf time: images/s of the single-scale tools/test.py run (data loading included). Mem: peak CUDA '
-             'memory from the training log (\'-\' for CPU runs). s/iter: mean logged training iteration time.',
-             f'Produced by: `{command}`']
+             'memory from the training log (\'-\' for CPU runs). s/iter: mean logged training iteration time.']
+    if any(len(r['runs']) > 1 for r in rows):
+        notes.append('mean ± std (n): over the n seeds of a row (sample std; seeds: '
+                     + '; '.join(f'{r["method"]} {", ".join(str(x["seed"]) for x in r["runs"])}' for r in rows)
+                     + '); the CAM threshold is each seed\'s best.')
+    if baseline:
+        notes.append('minus: the row minus the baseline on the seeds both have, mean [95% interval] (n), p of the '
+                     'paired t-test. The interval is the t interval of the mean difference (n - 1 degrees of '
+                     'freedom); one that contains 0 means these seeds do not show which is better. One seed: no '
+                     'interval.')
+    notes.append(f'Produced by: `{command}`')
     return '\n'.join(out + notes)
 
 
@@ -125,23 +226,33 @@ def metafile(rows, dataset):
     collections, models = {}, []
     for r in rows:
         title, url = PAPERS.get(r['collection'], (r['collection'], None))
+        stats = {k: summarise([x[k] for x in r['runs']]) for k in ('seg', 'ms', 'ms_crf', 'mem', 'fps')}
+        several = len(r['runs']) > 1
         collections[r['collection']] = dict(Name=r['collection'], Metadata={'Training Data': dataset or r['dataset']},
                                             Paper={'Title': title, 'URL': url},
                                             README=osp.join('configs', r['collection'].lower(), 'README.md'))
-        metrics = {k: round(v, 2) for k, v in (('mIoU', r['seg']), ('mIoU(ms+flip)', r['ms']),
-                                               ('mIoU(ms+flip+crf)', r['ms_crf'])) if v is not None}
+        metrics = {}
+        for name, key in (('mIoU', 'seg'), ('mIoU(ms+flip)', 'ms'), ('mIoU(ms+flip+crf)', 'ms_crf')):
+            if stats[key].n:  # the mean is the metric, so tools that read only 'mIoU' get the multi-seed number
+                metrics[name] = round(stats[key].mean, 2)
+            if several and stats[key].std is not None:
+                metrics[f'{name} std'] = round(stats[key].std, 2)
         meta = {'backbone': r['backbone'], 'crop size': f'({r["crop"].replace("x", ",")})', 'lr schd': r['iters'],
                 'Batch Size': r['batch'], 'Training Data': dataset or r['dataset']}
-        if r['mem'] is not None:
-            meta['Training Memory (GB)'] = round(r['mem'], 2)
-        if r['fps'] is not None:
-            meta['inference time (ms/im)'] = [{'value': round(1000 / r['fps'], 2), 'hardware': r['device'],
+        if several:
+            meta['Seeds'] = [x['seed'] for x in r['runs']]
+        if stats['mem'].n:
+            meta['Training Memory (GB)'] = round(stats['mem'].mean, 2)
+        if stats['fps'].n:
+            meta['inference time (ms/im)'] = [{'value': round(1000 / stats['fps'].mean, 2),
+                                               'hardware': joined(r, 'device') or '-',
                                                'backend': 'PyTorch', 'batch size': 1, 'mode': 'FP32',
                                                'resolution': 'original image size'}]
         models.append(dict(Name=r['name'], **{'In Collection': r['collection']}, Metadata=meta,
                            Results=[dict(Task='Semantic Segmentation', Dataset=dataset or r['dataset'],
                                          Metrics=metrics)],
-                           Config=r['config'], Weights=r['weights'] or '-'))
+                           Config=r['config'],
+                           Weights=next((x['weights'] for x in r['runs'] if x['weights']), '-')))  # lowest seed
     return yaml.safe_dump(dict(Collections=list(collections.values()), Models=models), sort_keys=False)
 
 
@@ -162,15 +273,16 @@ def update_readme(path, text):
 
 def main():
     args = parse_args()
-    rows = [describe(w) for w in args.work_dirs]
+    rows = group_seeds([describe(w) for w in args.work_dirs])
     command = 'python tools/analysis_tools/model_zoo_report.py ' + ' '.join(shlex.quote(a) for a in sys.argv[1:])
-    text = tables(rows, command)
+    text = tables(rows, command, baseline=args.baseline)
     print(text)
     if args.out_md:
         with open(args.out_md, 'w') as f:
             f.write(text + '\n')
     if args.update_readme:
-        update_readme(args.update_readme, tables(rows, command, osp.dirname(osp.abspath(args.update_readme))))
+        update_readme(args.update_readme, tables(rows, command, osp.dirname(osp.abspath(args.update_readme)),
+                                                 args.baseline))
         print(f'updated: {args.update_readme}')
     if args.metafile:
         with open(args.metafile, 'w') as f:
