@@ -55,6 +55,9 @@ class AuxModule(nn.Module):
         thr (tuple[float, float], optional): ``(low, high)`` CAM thresholds; None takes the segmentor's.
     """
     observes_cam = False
+    #: keys :meth:`forward` returns besides the losses: values logged for monitoring, without gradient and without
+    #: ``loss`` in their names (MMEngine sums only the keys that contain it)
+    log_names: Tuple[str, ...] = ()
 
     def __init__(self, start_iter: int = 0, thr: Optional[Sequence[float]] = None, **unknown) -> None:
         super().__init__()

@@ -32,7 +32,7 @@ from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size
 
 from mmseg.registry import MODELS
 
-from ..cam import cam_to_label
+from ..cam import cam_to_label, normalise_cam
 from .base import AuxDefaults, AuxModule, build_loss
 from .ptc import ptc_pair_labels
 
@@ -321,12 +321,26 @@ class MemoryPrototypeContrast(AuxModule):
             step after the first update).
         thr (tuple[float, float], optional): token label thresholds on the memory CAM; the segmentor's pair by
             default.
+        memory_cam_norm (str): what the thresholds are applied to. ``'raw'`` (the released code's choice, the
+            default): the cosine ``cos(token, prototype)`` itself, which early in training rarely exceeds the CAM
+            thresholds, so the loss sees almost only background targets; ``'cam'``: the cosine normalised like a
+            CAM (ReLU, then min-max per image and class over the token grid) before thresholding.
+
+    Besides the loss, :meth:`forward` returns two logged values (no ``loss`` in their names, so not summed):
+    ``mem_fg_fraction``, the fraction of the batch's tokens the memory CAM labels foreground, and ``mem_weight``,
+    the adaptive weight that scaled the loss (1.0 without ``adaptive``); both 0 while the bank is still empty.
     """
     observes_cam = True
+    log_names = ('mem_fg_fraction', 'mem_weight')
+    MEMORY_CAM_NORMS = ('raw', 'cam')
 
     def __init__(self, loss: Optional[dict] = None, adaptive: bool = True, update_interval: int = 200,
-                 bank: Optional[dict] = None, start_iter: Optional[int] = None, thr=None) -> None:
+                 bank: Optional[dict] = None, start_iter: Optional[int] = None, thr=None,
+                 memory_cam_norm: str = 'raw') -> None:
         super().__init__(start_iter=update_interval if start_iter is None else start_iter, thr=thr)
+        if memory_cam_norm not in self.MEMORY_CAM_NORMS:
+            raise ValueError(f'memory_cam_norm must be one of {self.MEMORY_CAM_NORMS}, got {memory_cam_norm!r}')
+        self.memory_cam_norm = memory_cam_norm
         self.loss = build_loss(dict(type='PTCLoss', loss_weight=0.5, loss_name='loss_mem'), loss)
         self.adaptive = adaptive
         self.update_interval = int(update_interval)
@@ -350,14 +364,16 @@ class MemoryPrototypeContrast(AuxModule):
     def forward(self, ctx) -> dict:
         bank = self._bank()
         tokens = ctx.patch_tokens
-        if not bool(bank.initialised.any()):  # warming up: the hook has not filled the bank yet
-            return {self.loss.loss_name: tokens.sum() * 0}
+        if not bool(bank.initialised.any()):  # warming up: the hook has not filled the bank yet (logged as 0)
+            zero = tokens.new_zeros(())
+            return {self.loss.loss_name: tokens.sum() * 0, 'mem_fg_fraction': zero, 'mem_weight': zero}
         mem = bank.memory_cam(tokens)
-        labels = cam_to_label(mem.detach(), ctx.img_labels, img_box=ctx.img_boxes, crop_hw=ctx.crop_hw,
+        scored = normalise_cam(mem.detach().relu()) if self.memory_cam_norm == 'cam' else mem.detach()
+        labels = cam_to_label(scored, ctx.img_labels, img_box=ctx.img_boxes, crop_hw=ctx.crop_hw,
                               high=self.high_thr, low=self.low_thr, ignore_mid=True)
         missing = ((ctx.img_labels > 0) & ~bank.initialised[None]).any(1)
         labels[missing] = 255
         loss = self.loss(tokens, ptc_pair_labels(labels.flatten(1)))
-        if self.adaptive:
-            loss = loss * adaptive_weight(mem.detach(), ctx.aux_cam, ctx.cam)
-        return {self.loss.loss_name: loss}
+        weight = adaptive_weight(mem.detach(), ctx.aux_cam, ctx.cam) if self.adaptive else tokens.new_ones(())
+        fg_fraction = ((labels > 0) & (labels != 255)).float().mean()
+        return {self.loss.loss_name: loss * weight, 'mem_fg_fraction': fg_fraction, 'mem_weight': weight.detach()}

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from mmseg.registry import MODELS
 
-from ..cam import CAMChoice, box_mask
+from ..cam import CAMChoice, box_mask, normalise_cam
 from .base import AuxModule
 
 VIEW_NAMES = ('rot', 'scale', 'quad')
@@ -124,13 +124,21 @@ class SpatialMultiViewContrast(AuxModule):
             CAMs, target ``ctx.cam``) or 'aux'. Defaults to 'final'.
         loss_name (str): the logged key. Defaults to 'loss_smcm'.
         eps (float): normalisation epsilon.
+        view_norm (str): how the view CAMs are normalised. ``'relu_max'`` (the released code, the default):
+            ``relu(A) / max relu(A)``, while the target (the multi-scale CAM) is min-max normalised, so the two
+            sides of every smc1 term are normalised differently; ``'min_max'``: the views min-max normalised like
+            the target (after the ReLU the multi-scale CAM also has).
         **kwargs: :class:`~mmwsss.models.contrast.AuxModule` arguments (``start_iter``).
     """
+    VIEW_NORMS = ('relu_max', 'min_max')
 
     def __init__(self, loss_weight: float = 0.1, scale_factor: float = 0.5, smc1_weight: float = 1.0,
                  smc2_weight: float = 1.0, cam='final', loss_name: str = 'loss_smcm', eps: float = 1e-5,
-                 **kwargs) -> None:
+                 view_norm: str = 'relu_max', **kwargs) -> None:
         super().__init__(**kwargs)
+        if view_norm not in self.VIEW_NORMS:
+            raise ValueError(f'view_norm must be one of {self.VIEW_NORMS}, got {view_norm!r}')
+        self.view_norm = view_norm
         if scale_factor <= 0:
             raise ValueError(f'scale_factor must be > 0, got {scale_factor}')
         self.loss_weight = loss_weight
@@ -154,7 +162,9 @@ class SpatialMultiViewContrast(AuxModule):
         b = ctx.inputs.shape[0]
         raw = {'rot': self._cam_of(ctx, views['rot']), 'scale': self._cam_of(ctx, views['scale']),
                'quad': tuple(self._cam_of(ctx, torch.cat(views['quad'], dim=0)).split(b, dim=0))}
-        return {k: normalise_view_cam(v, self.eps) for k, v in views_to_main_frame(raw, out_hw).items()}
+        norm = ((lambda v: normalise_cam(v.relu(), self.eps)) if self.view_norm == 'min_max'
+                else (lambda v: normalise_view_cam(v, self.eps)))
+        return {k: norm(v) for k, v in views_to_main_frame(raw, out_hw).items()}
 
     @staticmethod
     def _masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor, denom: torch.Tensor) -> torch.Tensor:

@@ -101,10 +101,14 @@ def test_aux_module_contract(name):
     for bank in (m for m in module.modules() if isinstance(m, PrototypeMemoryBank)):
         bank.update(min_count=1)  # what MemoryBankHook does at the end of an update window
     losses = module(ctx)
-    assert tuple(losses) == module.loss_names
+    assert tuple(losses) == module.loss_names + module.log_names
+    assert not any('loss' in k for k in module.log_names), 'logged values must not be summed into the loss'
     total = 0
     for key, value in losses.items():
         assert value.shape == () and torch.isfinite(value), key
+        if key in module.log_names:
+            assert not value.requires_grad, f'{key} is logged only and must carry no gradient'
+            continue
         assert value.requires_grad, f'{key} has no gradient'
         total = total + value
     total.backward()
