@@ -154,6 +154,15 @@ def record(args, root, tmp):
         print(f'wrote {small} and predictions.npz')
 
 
+#: deliberate numeric changes since the goldens were recorded, per method: (allowed absolute difference of the
+#: losses, of the pixel accuracy in %, why). The accuracy is discrete: a 1e-8 change of the weights can flip a pixel
+#: whose two best classes are tied, which moves it by 1e-3 %.
+KNOWN_CHANGES = {
+    'mcc-energy': (1e-6, 1e-2, 'the energy loss filters its float32 values in float32 (as the rloss extension) since '
+                               'the lattice was rewritten; the goldens were recorded with float64 filtering'),
+}
+
+
 def compare(args, root, tmp):
     import numpy as np
     golden = json.load(open(osp.join(GOLDEN_DIR, 'losses.json')))
@@ -161,20 +170,29 @@ def compare(args, root, tmp):
     for m in args.methods:
         rows = train(m, root, osp.join(tmp, m))
         want = golden[m]
-        worst = 0.0
+        atol, acc_atol, why = KNOWN_CHANGES.get(m, (args.atol, args.atol, None))
+        atol, acc_atol = max(atol, args.atol), max(acc_atol, args.atol)
+        worst, worst_acc, added = 0.0, 0.0, set()
         for step, values in want.items():
             got = rows.get(step)
-            if got is None or set(got) != set(values):
+            # values logged for monitoring since the recording (no 'loss' in the name: not part of the total) are
+            # reported, not compared; a missing or a new loss term is a failure
+            new = set(got or {}) - set(values)
+            if got is None or set(values) - set(got) or any('loss' in k for k in new):
                 failures.append(f'{m} iteration {step}: keys {sorted(values)} vs {sorted(got or {})}')
                 continue
+            added |= new
             for k, v in values.items():
                 diff = abs(got[k] - v)
-                worst = max(worst, diff)
-                if diff > args.atol:
+                worst = max(worst, diff) if 'acc' not in k else worst
+                worst_acc = max(worst_acc, diff) if 'acc' in k else worst_acc
+                if diff > (acc_atol if 'acc' in k else atol):
                     failures.append(f'{m} iteration {step} {k}: golden {v!r}, now {got[k]!r}')
         terms = sorted({k for v in want.values() for k in v})
         print(f'{m}: {len(want)} iterations x {len(terms)} logged values ({", ".join(terms)}): '
-              f'largest absolute difference {worst:.3g}')
+              f'largest absolute difference {worst:.3g}, of the accuracies {worst_acc:.3g}'
+              + (f' (allowed {atol:g} and {acc_atol:g}: {why})' if why else '')
+              + (f'; logged since, not compared: {", ".join(sorted(added))}' if added else ''))
     if not args.skip_predict:
         want = np.load(osp.join(GOLDEN_DIR, 'predictions.npz'))
         got = predictions(root, osp.join(GOLDEN_DIR, 'msfc_small.pth'))
