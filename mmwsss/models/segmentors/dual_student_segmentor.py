@@ -76,9 +76,12 @@ class DualStudentSegmentor(NaNGuardMixin, BaseSegmentor):
         if student.get('energy_loss') is not None:
             raise ValueError('DualStudentSegmentor: the students\' energy_loss is not used by this segmentor; set '
                              'energy_loss=None in the model config')
-        # mmengine's ModuleList: init_weights reaches the students (torch's would skip them: pretrained weights lost)
+        # each student gets the same preprocessor (its mean/std are non-persistent buffers: no state-dict keys), so
+        # its own predict(output='pseudo') can undo the normalisation for PAR; mmengine's ModuleList: init_weights
+        # reaches the students (torch's would skip them: pretrained weights lost)
         self.students = ModuleList([
-            WeakSegmentor(**copy.deepcopy(student), train_cfg=train_cfg, test_cfg=test_cfg)
+            WeakSegmentor(**copy.deepcopy(student), train_cfg=train_cfg, test_cfg=test_cfg,
+                          data_preprocessor=copy.deepcopy(data_preprocessor))
             for _ in range(num_students)])
         self.dynamic_threshold = _build_optional(dynamic_threshold)
         self.discrepancy = _build_optional(discrepancy)

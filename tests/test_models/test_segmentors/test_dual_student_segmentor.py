@@ -181,3 +181,16 @@ def test_consistency_without_the_strong_view_names_the_transform(tiny_weakshapes
     _at_iter(451)
     with pytest.raises(KeyError, match='add AddStrongView to train_pipeline'):
         model.loss(x, ds)
+
+
+def test_pseudo_label_output_of_a_student(tiny_weakshapes):
+    """predict(output='pseudo') runs PAR on the de-normalised image: the student needs the preprocessor's mean/std
+    (found by the WeakShapes comparison), which are not in the state dict."""
+    model, x, ds = _setup(tiny_weakshapes)
+    model.eval()
+    assert not any('data_preprocessor' in k for k in model.state_dict())
+    model.test_cfg.update(output='pseudo', student=1)
+    with torch.no_grad():
+        out = model.predict(x, ds)
+    assert out[0].pred_sem_seg.data.shape[-2:] == tuple(ds[0].ori_shape)  # at the original image size
+    assert set(out[0].pred_sem_seg.data.unique().tolist()) <= set(range(6)) | {255}
