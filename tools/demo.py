@@ -37,7 +37,7 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from mmwsss.utils.seed_stats import format_difference, format_summary, paired_difference  # noqa: E402
-from mmwsss.utils.work_dir import seconds_per_iter  # noqa: E402
+from mmwsss.utils.work_dir import seconds_per_iter, training_config  # noqa: E402
 
 CONFIGS = {
     'mcc': 'configs/mcc/mcc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
@@ -157,11 +157,12 @@ def run_dir(work_dir, method, seed):
 
 def dumped_seed(work_dir):
     """``randomness.seed`` of the config dump an earlier training left in ``work_dir``; None before any."""
-    dumps = sorted(glob.glob(osp.join(REPO, work_dir, '*.py')))
-    if not dumps:
-        return None
     from mmengine.config import Config
-    return (Config.fromfile(dumps[0]).get('randomness') or {}).get('seed')
+    try:
+        dump = training_config(osp.join(REPO, work_dir))
+    except FileNotFoundError:
+        return None
+    return (Config.fromfile(dump).get('randomness') or {}).get('seed')
 
 
 def save_row(result_file, row):

@@ -183,10 +183,12 @@ def compare(args, root, tmp):
                 continue
             added |= new
             for k, v in values.items():
-                diff = abs(got[k] - v)
-                worst = max(worst, diff) if 'acc' not in k else worst
-                worst_acc = max(worst_acc, diff) if 'acc' in k else worst_acc
-                if diff > (acc_atol if 'acc' in k else atol):
+                diff, is_acc = abs(got[k] - v), 'acc' in k
+                if is_acc:
+                    worst_acc = max(worst_acc, diff)
+                else:
+                    worst = max(worst, diff)
+                if diff > (acc_atol if is_acc else atol):
                     failures.append(f'{m} iteration {step} {k}: golden {v!r}, now {got[k]!r}')
         terms = sorted({k for v in want.values() for k in v})
         print(f'{m}: {len(want)} iterations x {len(terms)} logged values ({", ".join(terms)}): '

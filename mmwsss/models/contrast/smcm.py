@@ -162,9 +162,13 @@ class SpatialMultiViewContrast(AuxModule):
         b = ctx.inputs.shape[0]
         raw = {'rot': self._cam_of(ctx, views['rot']), 'scale': self._cam_of(ctx, views['scale']),
                'quad': tuple(self._cam_of(ctx, torch.cat(views['quad'], dim=0)).split(b, dim=0))}
-        norm = ((lambda v: normalise_cam(v.relu(), self.eps)) if self.view_norm == 'min_max'
-                else (lambda v: normalise_view_cam(v, self.eps)))
-        return {k: norm(v) for k, v in views_to_main_frame(raw, out_hw).items()}
+        return {k: self._normalise_view(v) for k, v in views_to_main_frame(raw, out_hw).items()}
+
+    def _normalise_view(self, cam: torch.Tensor) -> torch.Tensor:
+        """``view_norm``: the released relu / max, or the target's ReLU + min-max per image and class."""
+        if self.view_norm == 'min_max':
+            return normalise_cam(cam.relu(), self.eps)
+        return normalise_view_cam(cam, self.eps)
 
     @staticmethod
     def _masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor, denom: torch.Tensor) -> torch.Tensor:
