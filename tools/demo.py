@@ -46,6 +46,8 @@ CONFIGS = {
     'msfc': 'configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'msfc-no-smcm': 'configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'msfc-no-mp2m': 'configs/msfc/msfc-no-mp2m_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'msfc-memcam': 'configs/msfc/msfc-memcam_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
+    'msfc-minmax': 'configs/msfc/msfc-minmax_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
     'dupl': 'configs/dupl/dupl_vit-tiny-p8_1xb8-700_weakshapes-96x96.py',
 }
 

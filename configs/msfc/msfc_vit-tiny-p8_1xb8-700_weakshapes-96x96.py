@@ -10,3 +10,6 @@ model = dict(aux_losses=dict(
     # prototypes: confident-region (CAM > 0.5) token means, >= 4 contributions per update, EMA 0.9
     mp2m=dict(type='MemoryPrototypeContrast', loss=dict(loss_weight=0.5), adaptive=True, update_interval=50,
               bank=dict(bkg_thr=0.5, momentum=0.9, min_count=4))))
+# log every 10 steps (each record the mean of those 10, the log processor's window): the memory branch's monitoring
+# values (mem_fg_fraction, mem_weight) then cover every step of the run (tools/analysis_tools/training_curves.py)
+default_hooks = dict(logger=dict(interval=10))
