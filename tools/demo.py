@@ -19,7 +19,10 @@
 # multi-seed one; the seed folders are siblings, not subfolders, because the report tools read a work dir's test runs
 # at any depth and would mix seed 1's numbers into seed 0's. Finished runs are reused and an interrupted one resumes,
 # so after a kill the same command trains and evaluates only what is missing (result.json is written after each
-# step); seeds are the outer loop, so a kill leaves whole seeds of the comparison done. Then the model-zoo tables:
+# step); seeds are the outer loop, so a kill leaves whole seeds of the comparison done. `--records DIR` also keeps each
+# finished run without its checkpoints in DIR/<run folder> and reuses what it finds there, so a comparison longer than
+# one machine's session goes on elsewhere from the committed records (the WeakShapes seed tables of the method
+# READMEs: --records docs/records/weakshapes_seeds). Then the model-zoo tables:
 #   python tools/demo.py --work-dir work_dirs/seeds_dupl --methods toco mcc dupl --seeds 0 1 2
 #   python tools/analysis_tools/model_zoo_report.py work_dirs/seeds_dupl/*/ --baseline toco
 import argparse
@@ -28,6 +31,7 @@ import json
 import os
 import os.path as osp
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -58,6 +62,9 @@ EVALS = [
     ('seg_val_ms', 'val', 'seg', ['--tta'], 'WSSSIoUMetric'),
     ('seg_val_ms_crf', 'val', 'seg', ['--ms-flip-crf'], 'WSSSIoUMetric'),
     ('cam_train', 'train', 'cam', [], 'CAMThresholdSweepMetric'),
+    # the sweep on val chooses the background threshold at which the train CAMs are scored (held out): a best of a
+    # sweep chosen on the set it scores is an optimistic bound, not evidence that a method places its CAMs better
+    ('cam_val', 'val', 'cam', [], 'CAMThresholdSweepMetric'),
     ('pseudo_train', 'train', 'pseudo', [], 'WSSSIoUMetric'),
 ]
 
@@ -66,6 +73,7 @@ EVALS = [
 SEED_METRICS = [
     ('CAM mIoU (train)', 'cam_train', 'mIoU'),
     ('CAM best of sweep (train)', 'cam_train', 'best_mIoU'),
+    ('CAM at val-chosen thr (train)', 'cam_train', 'held_out'),
     ('pseudo mIoU (train)', 'pseudo_train', 'mIoU'),
     ('pseudo mIoU covered (train)', 'pseudo_train', 'mIoU_covered'),
     ('seg mIoU (val)', 'seg_val', 'mIoU'),
@@ -75,7 +83,22 @@ SEED_METRICS = [
 
 
 def _complete(key, metrics):
-    return 'best_mIoU' in metrics if key == 'cam_train' else 'mIoU' in metrics
+    return 'best_mIoU' in metrics if key.startswith('cam_') else 'mIoU' in metrics
+
+
+def held_out_cam(row):
+    """(train CAM mIoU at the background threshold that is best on val, that threshold); None without both sweeps."""
+    if 'cam_val' not in row or 'cam_train' not in row:
+        return None, None
+    thr = row['cam_val']['best_thr']
+    return row['cam_train'].get(f'mIoU@{thr:.2f}'), thr
+
+
+def metric_of(row, key, field):
+    """A number of a result row; ``held_out`` is :func:`held_out_cam`'s."""
+    if field == 'held_out':
+        return held_out_cam(row)[0]
+    return row[key].get(field)
 
 
 def parse_args():
@@ -90,6 +113,10 @@ def parse_args():
                         'mean ± std and the paired difference to --baseline')
     parser.add_argument('--baseline', default=None, help='the method the others are compared with, seed by seed '
                         '(default: the first of --methods)')
+    parser.add_argument('--records', default=None,
+                        help='keep each finished run\'s records (config dump, training log, evaluation records, '
+                        'result.json; no checkpoints) in RECORDS/<run folder>, and reuse the runs found there: the '
+                        'records of a README table, committed beside it, let a comparison go on on another machine')
     parser.add_argument('--force', action='store_true',
                         help='retrain and re-evaluate methods whose results are already in the work dir')
     args = parser.parse_args()
@@ -167,6 +194,22 @@ def dumped_seed(work_dir):
     return (Config.fromfile(dump).get('randomness') or {}).get('seed')
 
 
+def restore_records(records, work_dir):
+    """Copy a finished run's records into an empty run folder (so the comparison reuses it); True when done."""
+    kept = osp.join(REPO, records, osp.basename(work_dir))
+    if not osp.isfile(osp.join(kept, 'result.json')) or osp.isfile(osp.join(REPO, work_dir, 'result.json')):
+        return False
+    shutil.copytree(kept, osp.join(REPO, work_dir), dirs_exist_ok=True)
+    print(f'reusing the records of {kept}')
+    return True
+
+
+def keep_records(records, work_dir):
+    """Copy a finished run's folder without its checkpoints to ``records``."""
+    shutil.copytree(osp.join(REPO, work_dir), osp.join(REPO, records, osp.basename(work_dir)), dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns('*.pth', 'last_checkpoint'))
+
+
 def save_row(result_file, row):
     """Written after every step, so a killed comparison redoes only the steps that had not finished."""
     with open(result_file, 'w') as f:
@@ -178,6 +221,8 @@ def run_method(method, seed, args, py):
     work_dir = run_dir(args.work_dir, method, seed)
     name = f'{method} (seed {seed})'
     result_file = osp.join(REPO, work_dir, 'result.json')
+    if args.records and not args.force:
+        restore_records(args.records, work_dir)
     trained_seed = dumped_seed(work_dir)
     if trained_seed is not None and trained_seed != seed:  # pairing by seed would compare the wrong runs
         raise SystemExit(f'{work_dir} was trained with seed {trained_seed}, not {seed}; move it away or use another '
@@ -192,6 +237,8 @@ def run_method(method, seed, args, py):
         missing = [k for k, *_ in EVALS if k not in row] + ([] if 'overlays' in row else ['overlays'])
         if not missing:
             print(f'\n{name}: reusing {result_file} (--force to redo)')
+            if args.records:
+                keep_records(args.records, work_dir)
             return row
         print(f'\n{name}: {result_file} lacks {missing}; running those')
     root = args.data_root
@@ -228,6 +275,8 @@ def run_method(method, seed, args, py):
     save_overlays(config, ckpt, root, osp.join(REPO, overlay), args.num_overlays)
     row['overlays'] = overlay
     save_row(result_file, row)
+    if args.records:
+        keep_records(args.records, work_dir)
     return row
 
 
@@ -237,7 +286,7 @@ def train_time(seconds):
 
 def seed_tables(runs, methods, seeds, baseline):
     """Mean ± std (n) per method, then each method minus ``baseline`` paired by seed with its 95% interval."""
-    values = {m: {label: {s: runs[m, s][key].get(field) for s in seeds} for label, key, field in SEED_METRICS}
+    values = {m: {label: {s: metric_of(runs[m, s], key, field) for s in seeds} for label, key, field in SEED_METRICS}
               for m in methods}
     lines = ['| method | ' + ' | '.join(label for label, *_ in SEED_METRICS) + ' |',
              '|---|' + '---|' * len(SEED_METRICS)]
@@ -275,21 +324,25 @@ def main():
     baselines_train = trivial_baselines(osp.join(REPO, args.data_root), 'train', 6)
     total = time.perf_counter() - start
 
-    lines = ['| method | CAM mIoU (train) | CAM best thr (train) | pseudo mIoU (train) | pseudo mIoU covered / coverage '
-             '| seg mIoU (val) | MS+flip | MS+flip+CRF | s/iter | train time |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+    lines = ['| method | CAM mIoU (train) | CAM best thr (train) | CAM at val-chosen thr (train) | pseudo mIoU (train) '
+             '| pseudo mIoU covered / coverage | seg mIoU (val) | MS+flip | MS+flip+CRF | s/iter | train time |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         cam, pseudo = r['cam_train'], r['pseudo_train']
+        held_out, held_out_thr = held_out_cam(r)
+        held_out = '-' if held_out is None else f'{held_out:.2f} ({held_out_thr:.2f})'
         lines.append(f'| {r["label"]} | {cam["mIoU"]:.2f} | {cam["best_mIoU"]:.2f} ({cam["best_thr"]:.2f}) | '
+                     f'{held_out} | '
                      f'{pseudo["mIoU"]:.2f} | {pseudo["mIoU_covered"]:.2f} / {pseudo["coverage"]:.1f}% | '
                      f'{r["seg_val"]["mIoU"]:.2f} | {r["seg_val_ms"]["mIoU"]:.2f} | {r["seg_val_ms_crf"]["mIoU"]:.2f} | '
                      f'{r.get("s_per_iter", float("nan")):.2f} | {train_time(r["train_s"])} |')
     for name in baselines_val:
-        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | | {baselines_val[name]:.2f} | | | | |')
+        lines.append(f'| baseline: {name} | {baselines_train[name]:.2f} | | | | | {baselines_val[name]:.2f} | | | | |')
     table = '\n'.join(lines)
     print('\n=== mmwsss demo: WeakShapes, image-level labels only, CPU ===')
     print(table)
-    print('CAM: multi-scale + flip, background score 0.5 (best: of the 0.00-0.60 sweep); MS+flip: scales 1/1.25/1.5, '
+    print('CAM: multi-scale + flip, background score 0.5 (best: of the 0.00-0.60 sweep on train itself, an optimistic '
+          'bound; val-chosen: the train mIoU at the threshold that is best on val); MS+flip: scales 1/1.25/1.5, '
           'max over scales of image+flip logits (WSSSTTAModel); CRF: DenseCRF 1/1/121/5/4, 10 it.; pseudo: PAR labels with the 255 band (mIoU counts the '
           'band as misses; "covered" scores only labelled pixels); s/iter: mean of the training log\'s iteration '
           'times (CPU, this machine, all methods of one run share it only when trained in the same run)')

@@ -13,7 +13,7 @@ from conftest import REPO_ROOT
 
 # val mIoU per (method, seed); mcc - toco = 1, 2, 3 on seeds 0, 1, 2: mean 2, interval 2 ± 4.303 / sqrt(3)
 SEG = {('toco', 0): 70.0, ('toco', 1): 71.0, ('toco', 2): 72.5, ('mcc', 0): 71.0, ('mcc', 1): 73.0, ('mcc', 2): 75.5}
-KEYS = ['seg_val', 'seg_val_ms', 'seg_val_ms_crf', 'cam_train', 'pseudo_train']  # demo.EVALS order
+KEYS = ['seg_val', 'seg_val_ms', 'seg_val_ms_crf', 'cam_train', 'cam_val', 'pseudo_train']  # demo.EVALS order
 
 
 class Killed(Exception):
@@ -50,8 +50,11 @@ class FakeTools:
             folder = event[1]
             method, seed = (folder.split('-seed') + ['0'])[:2]
             value = SEG[method, int(seed)] + KEYS.index(event[2])  # each metric its own level, same differences
-            record = dict(metrics=dict(mIoU=value, best_mIoU=value + 0.5, best_thr=0.35, mIoU_covered=90.0,
-                                       coverage=88.0))
+            # the sweep's keys as CAMThresholdSweepMetric writes them; train is best at 0.35 and val at 0.50, so the
+            # held-out train CAM number is train's mIoU@0.50
+            best_thr = 0.50 if event[2] == 'cam_val' else 0.35
+            record = dict(metrics={'mIoU': value, 'best_mIoU': value + 0.5, 'best_thr': best_thr,
+                                   'mIoU@0.35': value + 0.5, 'mIoU@0.50': value, 'mIoU_covered': 90.0, 'coverage': 88.0})
             run_dir = osp.join(out, f'2026010{len(os.listdir(out)) if osp.isdir(out) else 0}')
             os.makedirs(run_dir)
             with open(osp.join(run_dir, 'wsss_eval.json'), 'w') as f:
@@ -69,11 +72,11 @@ def demo(monkeypatch):
     return module
 
 
-def compare(demo, monkeypatch, work_dir, seeds, fake):
+def compare(demo, monkeypatch, work_dir, seeds, fake, extra=()):
     """One `tools/demo.py --methods toco mcc --seeds ...` with ``fake`` as its subprocess runner."""
     monkeypatch.setattr(demo, 'run', fake)
     monkeypatch.setattr(sys, 'argv', ['demo.py', '--work-dir', str(work_dir), '--methods', 'toco', 'mcc', '--iters',
-                                      '2', '--data-root', str(work_dir / 'data'), '--seeds', *map(str, seeds)])
+                                      '2', '--data-root', str(work_dir / 'data'), '--seeds', *map(str, seeds), *extra])
     demo.main()
     return fake.calls
 
@@ -113,9 +116,9 @@ def test_killed_multi_seed_comparison_reruns_only_what_is_missing(demo, monkeypa
     assert set(seed_rows) == {'toco', 'mcc'}
     for line in seed_rows.values():
         cells = [c.strip() for c in line.split('|')[2:-1]]
-        assert len(cells) == 7 and all(c.endswith('(3)') and '±' in c for c in cells), line
+        assert len(cells) == 8 and all(c.endswith('(3)') and '±' in c for c in cells), line
     # toco seg val: 70, 71, 72.5 -> mean 71.17, sample std 1.26
-    assert seed_rows['toco'].split('|')[6].strip() == '71.17 ± 1.26 (3)'
+    assert seed_rows['toco'].split('|')[7].strip() == '71.17 ± 1.26 (3)'
     assert '| mcc | seg mIoU (val) | +1.00, +2.00, +3.00 | +2.00 [-0.48, +4.48] (3) | 0.074 |' in summary
 
 
@@ -124,7 +127,7 @@ def test_one_seed_keeps_the_old_layout_and_is_seed_zero_of_more(demo, monkeypatc
     calls = compare(demo, monkeypatch, work, [0], FakeTools())
     assert {c[1] for c in calls} == {'toco', 'mcc'}  # <work-dir>/<method>, as before seeds existed
     summary = (work / 'summary.md').read_text()
-    assert '| toco | 73.00 | 73.50 (0.35) | 74.00 |' in summary and '±' not in summary and 'seed' not in summary
+    assert '| toco | 73.00 | 73.50 (0.35) | 73.00 (0.50) | 75.00 |' in summary and '±' not in summary and 'seed' not in summary
     # a result.json of the single-seed demo names no seed; a later multi-seed comparison reuses it as seed 0
     for method in ('toco', 'mcc'):
         result = work / method / 'result.json'
@@ -139,3 +142,23 @@ def test_one_seed_keeps_the_old_layout_and_is_seed_zero_of_more(demo, monkeypatc
     (work / 'toco-seed1' / 'fake_config.py').write_text('randomness = dict(seed=5)\n')
     with pytest.raises(SystemExit, match='trained with seed 5, not 1'):
         compare(demo, monkeypatch, work, [0, 1], FakeTools())
+
+
+def test_records_let_a_comparison_go_on_elsewhere(demo, monkeypatch, tmp_path):
+    """--records keeps each finished run without checkpoints; a fresh work dir (another machine) reuses them."""
+    work, records = tmp_path / 'cmp', tmp_path / 'records'
+    calls = compare(demo, monkeypatch, work, [0, 1], FakeTools(), extra=['--records', str(records)])
+    assert len(calls) == 4 * (1 + len(KEYS))
+    assert sorted(os.listdir(records)) == ['mcc', 'mcc-seed1', 'toco', 'toco-seed1']
+    kept = sorted(os.listdir(records / 'toco'))
+    assert 'result.json' in kept and 'fake_config.py' in kept and not [k for k in kept if k.endswith('.pth')]
+    assert 'last_checkpoint' not in kept
+    summary = (work / 'summary.md').read_text().split('total wall time')[0]
+    # another machine: no work dir, only the records, and one more seed to run
+    other = tmp_path / 'elsewhere'
+    calls = compare(demo, monkeypatch, other, [0, 1, 2], FakeTools(), extra=['--records', str(records)])
+    assert calls == [('train', 'toco-seed2', False), *evals('toco-seed2'), ('train', 'mcc-seed2', False),
+                     *evals('mcc-seed2')]
+    assert sorted(os.listdir(records)) == ['mcc', 'mcc-seed1', 'mcc-seed2', 'toco', 'toco-seed1', 'toco-seed2']
+    assert compare(demo, monkeypatch, other, [0, 1], FakeTools(), extra=['--records', str(records)]) == []
+    assert (other / 'summary.md').read_text().split('total wall time')[0] == summary
