@@ -37,7 +37,10 @@ def work_dir(tmp_path):
     _record(w, 'test_ms', '1', output='seg', split=val, tta=True, merge='max', metrics=dict(mIoU=72.25))
     _record(w, 'test_ms_crf', '1', output='seg', split=val, tta=True, merge='max', crf=dict(type='DenseCRF'),
             metrics=dict(mIoU=74.75))
-    _record(w, 'test_cam', '1', output='cam', split=train, metrics={'mIoU': 60.5, 'best_mIoU': 63.25, 'best_thr': 0.35})
+    _record(w, 'test_cam', '1', output='cam', split=train, metrics={'mIoU': 60.5, 'best_mIoU': 63.25, 'best_thr': 0.35,
+                                                                     'mIoU@0.35': 63.25, 'mIoU@0.40': 62.0})
+    # the val sweep is best at 0.40: the held-out column is the train CAMs at 0.40, not train's own best
+    _record(w, 'test_cam_val', '1', output='cam', split=val, metrics={'mIoU': 58.0, 'best_mIoU': 59.0, 'best_thr': 0.4})
     _record(w, 'test_pseudo', '1', output='pseudo', split=train, metrics=dict(mIoU=55.5, mIoU_covered=90.5,
                                                                              coverage=88.25))
     return w
@@ -52,7 +55,8 @@ def test_report_puts_each_number_in_its_column(work_dir, tmp_path):
     assert cells[3:9] == ['700', '4.00', '99.00', 'CPU (test)', '71.50', '72.25']
     wsss_row = [line for line in out.splitlines() if line.startswith('| mcc | vit-tiny-p8 |')][1]
     cells = [c.strip() for c in wsss_row.split('|')[1:-1]]
-    assert cells[2:] == ['60.50', '63.25 (0.35)', '55.50', '90.50 / 88.2%', '71.50', '72.25', '74.75', '0.60']
+    assert cells[2:] == ['60.50', '63.25 (0.35)', '62.00 (0.40)', '55.50', '90.50 / 88.2%', '71.50', '72.25', '74.75',
+                         '0.60']
     assert 'max over scales' in out and open(tmp_path / 'r.md').read().startswith('| Method |')
     doc = yaml.safe_load(open(meta))
     (model, ) = doc['Models']
@@ -109,7 +113,8 @@ def test_report_groups_seeds_and_compares_with_the_baseline(tmp_path):
     # toco val mIoU 70, 71, 72.5: mean 71.17, sample std 1.26
     assert cells[7:9] == ['71.17 ± 1.26 (3)', '74.17 ± 1.26 (3)']
     cells = [c.strip() for c in rows['mcc'][1].split('|')[1:-1]]
-    assert cells[2:4] == ['78.17 ± 2.25 (3)', '79.17 ± 2.25 (3) (0.30/0.35/0.40)'] and cells[6] == '73.17 ± 2.25 (3)'
+    assert cells[2:4] == ['78.17 ± 2.25 (3)', '79.17 ± 2.25 (3) (0.30/0.35/0.40)'] and cells[7] == '73.17 ± 2.25 (3)'
+    assert cells[4] == '-'  # no val CAM sweep among these records: no held-out threshold
     (diff, ) = [line for line in lines if line.startswith('| mcc | toco |')]
     cells = [c.strip() for c in diff.split('|')[1:-1]]
     assert cells[2:5] == ['0, 1, 2', '+2.00 [-0.48, +4.48] (3), p 0.074', '+2.00 [-0.48, +4.48] (3), p 0.074']
