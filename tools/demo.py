@@ -20,9 +20,9 @@
 # at any depth and would mix seed 1's numbers into seed 0's. Finished runs are reused and an interrupted one resumes,
 # so after a kill the same command trains and evaluates only what is missing (result.json is written after each
 # step); seeds are the outer loop, so a kill leaves whole seeds of the comparison done. `--records DIR` also keeps each
-# finished run without its checkpoints in DIR/<run folder> and reuses what it finds there, so a comparison longer than
-# one machine's session goes on elsewhere from the committed records (the WeakShapes seed tables of the method
-# READMEs: --records docs/records/weakshapes_seeds). Then the model-zoo tables:
+# finished run without its checkpoints and images in DIR/<run folder> and reuses what it finds there, so a comparison
+# longer than one machine's session goes on elsewhere from the committed records (the WeakShapes seed tables of the
+# method READMEs: --records docs/records/weakshapes_seeds). Then the model-zoo tables:
 #   python tools/demo.py --work-dir work_dirs/seeds_dupl --methods toco mcc dupl --seeds 0 1 2
 #   python tools/analysis_tools/model_zoo_report.py work_dirs/seeds_dupl/*/ --baseline toco
 import argparse
@@ -115,8 +115,8 @@ def parse_args():
                         '(default: the first of --methods)')
     parser.add_argument('--records', default=None,
                         help='keep each finished run\'s records (config dump, training log, evaluation records, '
-                        'result.json; no checkpoints) in RECORDS/<run folder>, and reuse the runs found there: the '
-                        'records of a README table, committed beside it, let a comparison go on on another machine')
+                        'result.json; no checkpoints or images) in RECORDS/<run folder>, and reuse the runs found '
+                        'there: the records of a README table, committed, let a comparison go on on another machine')
     parser.add_argument('--force', action='store_true',
                         help='retrain and re-evaluate methods whose results are already in the work dir')
     args = parser.parse_args()
@@ -205,9 +205,9 @@ def restore_records(records, work_dir):
 
 
 def keep_records(records, work_dir):
-    """Copy a finished run's folder without its checkpoints to ``records``."""
+    """Copy a finished run's folder to ``records`` without its checkpoints and images (about 0.5 MB of text)."""
     shutil.copytree(osp.join(REPO, work_dir), osp.join(REPO, records, osp.basename(work_dir)), dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns('*.pth', 'last_checkpoint'))
+                    ignore=shutil.ignore_patterns('*.pth', 'last_checkpoint', '*.png'))
 
 
 def save_row(result_file, row):

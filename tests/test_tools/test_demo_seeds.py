@@ -54,7 +54,8 @@ class FakeTools:
             # held-out train CAM number is train's mIoU@0.50
             best_thr = 0.50 if event[2] == 'cam_val' else 0.35
             record = dict(metrics={'mIoU': value, 'best_mIoU': value + 0.5, 'best_thr': best_thr,
-                                   'mIoU@0.35': value + 0.5, 'mIoU@0.50': value, 'mIoU_covered': 90.0, 'coverage': 88.0})
+                                   'mIoU@0.35': value + 0.5, 'mIoU@0.50': value, 'mIoU_covered': 90.0,
+                                   'coverage': 88.0})
             run_dir = osp.join(out, f'2026010{len(os.listdir(out)) if osp.isdir(out) else 0}')
             os.makedirs(run_dir)
             with open(osp.join(run_dir, 'wsss_eval.json'), 'w') as f:
@@ -127,7 +128,8 @@ def test_one_seed_keeps_the_old_layout_and_is_seed_zero_of_more(demo, monkeypatc
     calls = compare(demo, monkeypatch, work, [0], FakeTools())
     assert {c[1] for c in calls} == {'toco', 'mcc'}  # <work-dir>/<method>, as before seeds existed
     summary = (work / 'summary.md').read_text()
-    assert '| toco | 73.00 | 73.50 (0.35) | 73.00 (0.50) | 75.00 |' in summary and '±' not in summary and 'seed' not in summary
+    assert '| toco | 73.00 | 73.50 (0.35) | 73.00 (0.50) | 75.00 |' in summary  # held out: val's 0.50
+    assert '±' not in summary and 'seed' not in summary
     # a result.json of the single-seed demo names no seed; a later multi-seed comparison reuses it as seed 0
     for method in ('toco', 'mcc'):
         result = work / method / 'result.json'
@@ -152,7 +154,7 @@ def test_records_let_a_comparison_go_on_elsewhere(demo, monkeypatch, tmp_path):
     assert sorted(os.listdir(records)) == ['mcc', 'mcc-seed1', 'toco', 'toco-seed1']
     kept = sorted(os.listdir(records / 'toco'))
     assert 'result.json' in kept and 'fake_config.py' in kept and not [k for k in kept if k.endswith('.pth')]
-    assert 'last_checkpoint' not in kept
+    assert 'last_checkpoint' not in kept and 'overlays.png' not in kept and (work / 'toco' / 'overlays.png').exists()
     summary = (work / 'summary.md').read_text().split('total wall time')[0]
     # another machine: no work dir, only the records, and one more seed to run
     other = tmp_path / 'elsewhere'

@@ -214,7 +214,8 @@ def tables(rows, command, link_dir=REPO, baseline=None):
              + '. CRF: DenseCRF gaussian sxy/compat, bilateral sxy/srgb/compat ' + (', '.join(crfs) or '-') + '.',
              'CAM: multi-scale + flip CAM seed at the config\'s bkg_thr; best of sweep: the best background '
              'threshold on train itself (chosen on the images it scores: an optimistic bound); val-chosen: train '
-             'CAMs at the threshold that is best on val. pseudo: PAR labels, band pixels as misses; covered: labelled pixels only.',
+             'CAMs at the threshold that is best on val. pseudo: PAR labels, band pixels as misses; covered: '
+             'labelled pixels only.',
              'Inf time: images/s of the single-scale tools/test.py run (data loading included). Mem: peak CUDA '
              'memory from the training log (\'-\' for CPU runs). s/iter: mean logged training iteration time.']
     if any(len(r['runs']) > 1 for r in rows):
