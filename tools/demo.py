@@ -79,6 +79,8 @@ SEED_METRICS = [
     ('seg mIoU (val)', 'seg_val', 'mIoU'),
     ('MS+flip', 'seg_val_ms', 'mIoU'),
     ('MS+flip+CRF', 'seg_val_ms_crf', 'mIoU'),
+    # the cost, paired by seed like the rest: `--baseline msfc-no-smcm` gives SMCM's cost on matched pairs
+    ('s/iter (training)', None, 's_per_iter'),
 ]
 
 
@@ -95,10 +97,10 @@ def held_out_cam(row):
 
 
 def metric_of(row, key, field):
-    """A number of a result row; ``held_out`` is :func:`held_out_cam`'s."""
+    """A number of a result row (``key`` None: a top-level field); ``held_out`` is :func:`held_out_cam`'s."""
     if field == 'held_out':
         return held_out_cam(row)[0]
-    return row[key].get(field)
+    return row.get(field) if key is None else row[key].get(field)
 
 
 def parse_args():

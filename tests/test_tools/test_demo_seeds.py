@@ -38,6 +38,11 @@ class FakeTools:
                 f.write(f'randomness = dict(seed={seed})\n')
             with open(osp.join(out, 'last_checkpoint'), 'w') as f:  # a first checkpoint before the end
                 f.write(osp.join(out, 'iter_1.pth'))
+            log = osp.join(out, '20260101_000000', 'vis_data')  # the training log: s/iter 0.5 + 0.1 seed (+0.2 mcc)
+            os.makedirs(log, exist_ok=True)
+            with open(osp.join(log, 'scalars.json'), 'w') as f:
+                seconds = 0.5 + 0.1 * seed + 0.2 * osp.basename(out).startswith('mcc')
+                f.write(json.dumps(dict(step=1, loss=1.0, time=seconds)) + '\n')
             event = ('train', osp.basename(out), '--resume' in cmd)
         else:
             event = ('test', osp.basename(osp.dirname(out)), osp.basename(out)[len('test_'):])
@@ -117,10 +122,12 @@ def test_killed_multi_seed_comparison_reruns_only_what_is_missing(demo, monkeypa
     assert set(seed_rows) == {'toco', 'mcc'}
     for line in seed_rows.values():
         cells = [c.strip() for c in line.split('|')[2:-1]]
-        assert len(cells) == 8 and all(c.endswith('(3)') and '±' in c for c in cells), line
+        assert len(cells) == 9 and all(c.endswith('(3)') and '±' in c for c in cells), line
     # toco seg val: 70, 71, 72.5 -> mean 71.17, sample std 1.26
     assert seed_rows['toco'].split('|')[7].strip() == '71.17 ± 1.26 (3)'
     assert '| mcc | seg mIoU (val) | +1.00, +2.00, +3.00 | +2.00 [-0.48, +4.48] (3) | 0.074 |' in summary
+    assert seed_rows['mcc'].split('|')[-2].strip() == '0.80 ± 0.10 (3)'  # s/iter 0.7, 0.8, 0.9
+    assert '| mcc | s/iter (training) | +0.20, +0.20, +0.20 |' in summary
 
 
 def test_one_seed_keeps_the_old_layout_and_is_seed_zero_of_more(demo, monkeypatch, tmp_path):
