@@ -105,6 +105,20 @@ def test_ablation_drops_one_term(variant, dropped):
     assert dropped not in model.aux_losses and set(model.aux_losses) == set(full) - {dropped}
 
 
+@pytest.mark.parametrize('variant,term,key,value', [('msfc-memcam', 'mp2m', 'memory_cam_norm', 'cam'),
+                                                    ('msfc-minmax', 'smcm', 'view_norm', 'min_max')])
+def test_option_config_changes_one_entry(variant, term, key, value):
+    """An option config is one entry: that argument of one term; the built module carries it, the rest is MSFC's."""
+    path = glob.glob(osp.join(CONFIG_ROOT, 'msfc', f'{variant}_*.py'))[0]
+    full = Config.fromfile(glob.glob(osp.join(CONFIG_ROOT, 'msfc', 'msfc_vit-tiny*.py'))[0]).model.aux_losses
+    option = Config.fromfile(path).model.aux_losses
+    assert key not in full[term] and option[term][key] == value
+    assert {**option[term], key: None} == {**full[term], key: None}
+    assert {k: v for k, v in option.items() if k != term} == {k: v for k, v in full.items() if k != term}
+    init_default_scope('mmseg')
+    assert getattr(MODELS.build(Config.fromfile(path).model).aux_losses[term], key) == value
+
+
 @pytest.mark.parametrize('path', [p for p in CONFIGS if osp.basename(p).startswith('msfc')],
                          ids=lambda p: osp.relpath(p, CONFIG_ROOT))
 def test_msfc_configs_have_tfcm(path):
