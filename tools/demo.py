@@ -207,9 +207,18 @@ def restore_records(records, work_dir):
 
 
 def keep_records(records, work_dir):
-    """Copy a finished run's folder to ``records`` without its checkpoints and images (about 0.5 MB of text)."""
-    shutil.copytree(osp.join(REPO, work_dir), osp.join(REPO, records, osp.basename(work_dir)), dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns('*.pth', 'last_checkpoint', '*.png'))
+    """Copy a finished run's folder to ``records`` without checkpoints, images and repeated config dumps.
+
+    The run folder's own dump (``<work_dir>/<config>.py``, what the report tools read) is kept; the copies MMEngine
+    writes beside every log (``vis_data/config.py``) and into every test folder are the same config again.
+    """
+    src = osp.join(REPO, work_dir)
+
+    def ignore(folder, names):
+        dumps = [n for n in names if n.endswith('.py')] if osp.abspath(folder) != osp.abspath(src) else []
+        return shutil.ignore_patterns('*.pth', 'last_checkpoint', '*.png')(folder, names) | set(dumps)
+
+    shutil.copytree(src, osp.join(REPO, records, osp.basename(work_dir)), dirs_exist_ok=True, ignore=ignore)
 
 
 def save_row(result_file, row):

@@ -162,6 +162,7 @@ def test_records_let_a_comparison_go_on_elsewhere(demo, monkeypatch, tmp_path):
     kept = sorted(os.listdir(records / 'toco'))
     assert 'result.json' in kept and 'fake_config.py' in kept and not [k for k in kept if k.endswith('.pth')]
     assert 'last_checkpoint' not in kept and 'overlays.png' not in kept and (work / 'toco' / 'overlays.png').exists()
+    assert not list((records / 'toco').glob('*/**/*.py'))  # only the run folder's own config dump
     summary = (work / 'summary.md').read_text().split('total wall time')[0]
     # another machine: no work dir, only the records, and one more seed to run
     other = tmp_path / 'elsewhere'
