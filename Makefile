@@ -6,6 +6,7 @@
 #   TORCH_SPEC     the torch/torchvision pair to install (a matching pair; see docs/installation.md)
 #   MMWSSS_WHEELS  folders of prebuilt wheels (mmcv, pydensecrf2); default: ../shared/wheels when it exists
 #   PYTEST_ARGS    extra pytest arguments for `make test`
+#   PYTEST_WORKERS pytest-xdist workers of `make test` and `make test-fast` (default 2; 1 for one process)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,6 +17,9 @@ MMWSSS_WHEELS ?= $(wildcard $(abspath $(CURDIR)/../shared/wheels))
 FIND_LINKS := $(foreach d,$(MMWSSS_WHEELS) $(CURDIR)/.cache/wheels,--find-links $(d))
 STAMP := $(VENV)/.mmwsss-installed
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
+# --dist loadfile: the tests of one file run in one worker (fixed DDP ports, module fixtures); see tests/conftest.py
+XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
 
 .PHONY: install demo test test-fast clean-venv mim
 
@@ -35,11 +39,11 @@ demo: install
 	$(PY) tools/demo.py
 
 test: install
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 # the fast tier: everything but the subprocess trainings, DDP, SIGKILL and golden-value runs (pytest -m integration)
 test-fast: install
-	$(PY) -m pytest tests -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not integration" $(XDIST) $(PYTEST_ARGS)
 
 # OpenMMLab's mim (mim train/test/search) in .venv. Without --no-deps, openmim 0.3.9 pulls openxlab, which
 # downgrades setuptools to 60.2 (breaking `pip install -e .`), rich, requests and filelock; mim's commands run

@@ -1,4 +1,12 @@
-"""Shared fixtures: a tiny WeakShapes tree generated once per session, helpers to run the tools."""
+"""Shared fixtures: a tiny WeakShapes tree generated once per session, helpers to run the tools.
+
+``make test`` runs the suite in two pytest-xdist workers (``-n 2 --dist loadfile``: the tests of one file stay in
+one worker, so a file's fixed DDP port and module fixtures are never shared). Many tests run the tools in
+subprocesses whose start (importing torch, mmcv and mmseg) keeps one core busy; two workers keep both busy. Each
+worker gets its share of the cores as torch threads (1 on a 2-core machine), exported through ``OMP_NUM_THREADS``
+so that the tools it starts use the same: two workers with torch's default of one thread per core would put twice
+as many busy OpenMP threads as cores on the machine.
+"""
 import os
 import os.path as osp
 import subprocess
@@ -8,6 +16,15 @@ import pytest
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMOKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke', 'fcn_r18-tiny_1xb4-40_weakshapes-96x96.py')
+
+
+def pytest_configure(config):
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    if workers > 1 and 'OMP_NUM_THREADS' not in os.environ:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = str(threads)
+        import torch
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

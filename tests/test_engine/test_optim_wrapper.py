@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
 
@@ -25,6 +25,13 @@ class _SqrtAtZero(torch.nn.Module):
     def forward(self, nan=True):
         first = torch.sqrt((self.w - self.w.detach()) ** 2).sum() if nan else (self.w ** 2).sum()
         return first + (self.b ** 2).sum()
+
+
+@pytest.fixture(autouse=True)
+def _first_iteration():
+    """The guard names the iteration from MessageHub's ``iter``; the current instance is process-wide, and a test
+    that ran before in the same process (another file, under pytest-xdist in any order) leaves its own there."""
+    MessageHub.get_current_instance().update_info('iter', 0)
 
 
 def _build(model, **cfg):
