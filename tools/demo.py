@@ -295,6 +295,22 @@ def train_time(seconds):
     return 'trained earlier' if seconds != seconds else f'{seconds / 60:.1f} min'  # NaN: reused checkpoint
 
 
+def compute_seconds(rows):
+    """Training plus evaluation seconds of ``rows``, summed from what each run recorded when it ran.
+
+    A comparison reused from records (another session, another machine) took far longer than the invocation that
+    prints it; this is its cost on the machine(s) that ran it. Runs whose training time was not measured (a reused
+    checkpoint) count their evaluations only.
+    """
+    total = 0.0
+    for r in rows:
+        for key in ['train', *(k for k, *_ in EVALS)]:
+            seconds = r.get(key + '_s')
+            if seconds is not None and seconds == seconds:
+                total += seconds
+    return total
+
+
 def seed_tables(runs, methods, seeds, baseline):
     """Mean ± std (n) per method, then each method minus ``baseline`` paired by seed with its 95% interval."""
     values = {m: {label: {s: metric_of(runs[m, s], key, field) for s in seeds} for label, key, field in SEED_METRICS}
@@ -369,11 +385,15 @@ def main():
     for r in rows:
         print(f'overlays ({r["label"]}): {r["overlays"]}')
     print(f'data {t_data:.0f} s; total wall time {total / 60:.1f} min')
+    compute = compute_seconds(rows)
+    compute_line = (f'compute time of the {len(rows)} runs (training + evaluations, as each recorded it when it ran): '
+                    f'{compute / 60:.1f} min ({compute / 3600:.2f} h)')
+    print(compute_line)
     if multi_seed:
         dirs = ' '.join(run_dir(args.work_dir, m, s) for m in args.methods for s in args.seeds)
         print(f'model-zoo tables: python tools/analysis_tools/model_zoo_report.py {dirs} --baseline {args.baseline}')
     with open(osp.join(REPO, args.work_dir, 'summary.md'), 'w') as f:
-        f.write(table + f'\n\ntotal wall time {total / 60:.1f} min\n')
+        f.write(table + f'\n\ntotal wall time {total / 60:.1f} min\n{compute_line}\n')
 
 
 if __name__ == '__main__':

@@ -170,5 +170,9 @@ def test_records_let_a_comparison_go_on_elsewhere(demo, monkeypatch, tmp_path):
     assert calls == [('train', 'toco-seed2', False), *evals('toco-seed2'), ('train', 'mcc-seed2', False),
                      *evals('mcc-seed2')]
     assert sorted(os.listdir(records)) == ['mcc', 'mcc-seed1', 'mcc-seed2', 'toco', 'toco-seed1', 'toco-seed2']
+    # the cost of the whole comparison counts the reused runs as they were measured: 6 runs x (1 s of training +
+    # 6 evaluations of 1 s) = 42 s, not the 14 s this invocation ran
+    assert 'compute time of the 6 runs (training + evaluations, as each recorded it when it ran): 0.7 min' in \
+        (other / 'summary.md').read_text()
     assert compare(demo, monkeypatch, other, [0, 1], FakeTools(), extra=['--records', str(records)]) == []
     assert (other / 'summary.md').read_text().split('total wall time')[0] == summary
