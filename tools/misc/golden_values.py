@@ -59,6 +59,8 @@ def golden_dir():
     """The goldens of this CPU kind when recorded (``tests/data/golden/cpu/<cpu_key>``), else the originals."""
     own = osp.join(GOLDEN_DIR, 'cpu', cpu_key())
     return own if osp.isfile(osp.join(own, 'losses.json')) else GOLDEN_DIR
+
+
 ITERS = 30
 # torch's thread count changes how BLAS and reductions split a sum, hence the last bits: every golden was recorded
 # with 2 threads (torch's default on the 2-core machines that recorded them), so check and record use 2 whatever the
@@ -162,37 +164,30 @@ def eval_value(v):
 
 
 def record(args, root, tmp):
-    if args.this_cpu:  # the same runs as the originals, for this CPU kind; the fixture checkpoint is kept
-        out = osp.join(GOLDEN_DIR, 'cpu', cpu_key())
-        os.makedirs(out, exist_ok=True)
-        losses = {m: train(m, root, osp.join(tmp, m)) for m in args.methods}
-        with open(osp.join(out, 'losses.json'), 'w') as f:
-            json.dump(losses, f, indent=1, sort_keys=True)
-        if not args.skip_predict:
-            import numpy as np
-            np.savez_compressed(osp.join(out, 'predictions.npz'),
-                                **predictions(root, osp.join(GOLDEN_DIR, 'msfc_small.pth')))
-        print(f'wrote {out}')
-        return
-    os.makedirs(GOLDEN_DIR, exist_ok=True)
-    losses = {m: train(m, root, osp.join(tmp, m)) for m in args.methods}
-    path = osp.join(GOLDEN_DIR, 'losses.json')
-    old = json.load(open(path)) if osp.isfile(path) else {}
-    old.update(losses)
+    """The originals into tests/data/golden (merged by method, fixture checkpoint retrained), or with ``--this-cpu``
+    the same runs into this CPU kind's folder, predicting with the committed fixture checkpoint."""
+    out = osp.join(GOLDEN_DIR, 'cpu', cpu_key()) if args.this_cpu else GOLDEN_DIR
+    os.makedirs(out, exist_ok=True)
+    path = osp.join(out, 'losses.json')
+    losses = json.load(open(path)) if osp.isfile(path) and not args.this_cpu else {}
+    losses.update({m: train(m, root, osp.join(tmp, m)) for m in args.methods})
     with open(path, 'w') as f:
-        json.dump(old, f, indent=1, sort_keys=True)
+        json.dump(losses, f, indent=1, sort_keys=True)
     print(f'wrote {path}')
-    if not args.skip_predict:
-        import numpy as np
+    if args.skip_predict:
+        return
+    import numpy as np
+    small = osp.join(GOLDEN_DIR, 'msfc_small.pth')
+    if not args.this_cpu:
         import torch
         work = osp.join(tmp, 'small')
         train('msfc', root, work, iters=12, extra=SMALL)
         ckpt = torch.load(osp.join(work, 'iter_12.pth'), map_location='cpu', weights_only=False)
-        small = osp.join(GOLDEN_DIR, 'msfc_small.pth')
         torch.save({'meta': {'note': 'small MSFC WeakShapes model, 12 iterations, for the golden-value check'},
                     'state_dict': ckpt['state_dict']}, small)
-        np.savez_compressed(osp.join(GOLDEN_DIR, 'predictions.npz'), **predictions(root, small))
-        print(f'wrote {small} and predictions.npz')
+        print(f'wrote {small}')
+    np.savez_compressed(osp.join(out, 'predictions.npz'), **predictions(root, small))
+    print(f'wrote {osp.join(out, "predictions.npz")}')
 
 
 #: deliberate numeric changes since the goldens were recorded, per method: (allowed absolute difference of the
