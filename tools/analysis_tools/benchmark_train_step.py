@@ -11,7 +11,7 @@
 # first config, and the per-round medians show whether the ratio held.
 #   python tools/analysis_tools/benchmark_train_step.py configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py \
 #       configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py --data-root data/weakshapes --iters 10 --rounds 3
-# The peak memory is then the process's, i.e. of the largest config (and of all models together on the CPU).
+# The peak memory is then that of all the models together (they stay loaded in one process).
 import argparse
 import os.path as osp
 import resource
