@@ -9,7 +9,8 @@
 # alternate (--rounds R rounds of --iters steps per config), so a drift of the machine's speed (a shared VM can
 # change by 1.5x within minutes) hits every config alike; the table gives each config's median and its ratio to the
 # first config, and the per-round medians show whether the ratio held.
-#   python tools/analysis_tools/benchmark_train_step.py configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py \
+#   python tools/analysis_tools/benchmark_train_step.py \
+#       configs/msfc/msfc-no-smcm_vit-tiny-p8_1xb8-700_weakshapes-96x96.py \
 #       configs/msfc/msfc_vit-tiny-p8_1xb8-700_weakshapes-96x96.py --data-root data/weakshapes --iters 10 --rounds 3
 # The peak memory is then that of all the models together (they stay loaded in one process).
 import argparse
