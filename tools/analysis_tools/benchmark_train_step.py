@@ -27,6 +27,7 @@ from mmengine.runner import Runner
 
 import mmwsss  # noqa: F401
 from mmseg.registry import MODELS
+from mmwsss.models.contrast import PrototypeMemoryBank
 from mmwsss.utils.launch import all_terms_step, load_config
 
 
@@ -82,7 +83,6 @@ class Bench:
 
     def warm_up(self):
         self.step()
-        from mmwsss.models.contrast import PrototypeMemoryBank
         bank = next((m for m in self.model.modules() if isinstance(m, PrototypeMemoryBank)), None)
         if bank is not None:
             # MSFC: fill the prototype bank from the warm-up step (as MemoryBankHook would after its interval), so
