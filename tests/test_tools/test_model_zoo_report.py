@@ -122,8 +122,13 @@ def test_report_groups_seeds_and_compares_with_the_baseline(tmp_path):
     doc = yaml.safe_load(open(meta))
     models = {m['Name'].split('_')[0]: m for m in doc['Models']}
     assert set(models) == {'toco', 'mcc'}
-    assert models['mcc']['Results'][0]['Metrics'] == {'mIoU': 73.17, 'mIoU std': 2.25, 'mIoU(ms+flip)': 76.17,
-                                                      'mIoU(ms+flip) std': 2.25}
+    # the baseline comparison lands in the metafile too: mcc - toco is 1, 2, 3 on seeds 0, 1, 2 (see the table above)
+    assert models['mcc']['Results'][0]['Metrics'] == {
+        'mIoU': 73.17, 'mIoU std': 2.25, 'mIoU(ms+flip)': 76.17, 'mIoU(ms+flip) std': 2.25,
+        'mIoU minus toco': 2.0, 'mIoU minus toco 95% low': -0.48, 'mIoU minus toco 95% high': 4.48,
+        'mIoU minus toco p': 0.0742, 'mIoU(ms+flip) minus toco': 2.0, 'mIoU(ms+flip) minus toco 95% low': -0.48,
+        'mIoU(ms+flip) minus toco 95% high': 4.48, 'mIoU(ms+flip) minus toco p': 0.0742}
+    assert not any('minus' in k for k in models['toco']['Results'][0]['Metrics'])  # the baseline itself
     assert models['mcc']['Metadata']['Seeds'] == [0, 1, 2]
 
 

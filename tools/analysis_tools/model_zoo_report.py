@@ -12,8 +12,8 @@
 # seeds shows every number as mean ± std (n) (sample std; the CAM threshold as each seed's best), and
 # `--baseline <method>` adds a table of each other row minus the baseline, paired by seed: mean [95% interval] (n)
 # and the paired t-test p (mmwsss/utils/seed_stats.py). The metafile gets the mean as the metric, `<metric> std`
-# beside it, the seeds as Metadata `Seeds`, and the lowest seed's checkpoint as Weights. A single-seed row renders as
-# it did before seeds were grouped.
+# beside it, with --baseline `<metric> minus <baseline>` and its `95% low`/`95% high`/`p`, the seeds as Metadata
+# `Seeds`, and the lowest seed's checkpoint as Weights. A single-seed row renders as it did before seeds were grouped.
 #
 # Each argument is a tools/train.py work dir: its config dump names the method, backbone, crop and schedule, its
 # logs give s/iter and (CUDA) memory, and the evaluation records under it (tools/test.py writes wsss_eval.json;
@@ -231,9 +231,36 @@ def tables(rows, command, link_dir=REPO, baseline=None):
     return '\n'.join(out + notes)
 
 
-def metafile(rows, dataset):
+def paired_metrics(row, base):
+    """Metafile entries of ``row`` minus the baseline row, paired by seed (numbers only, as metafile metrics are).
+
+    ``'mIoU minus toco': 2.0`` and, with two or more shared seeds, the 95% interval's ends and the paired t-test p
+    (``'... 95% low'``, ``'... 95% high'``, ``'... p'``); a metric either row lacks is left out.
+    """
+    out = {}
+    for name, key in METAFILE_METRICS:
+        d = paired_difference({x['seed']: x[key] for x in row['runs']}, {b['seed']: b[key] for b in base['runs']})
+        if not d.n:
+            continue
+        label = f'{name} minus {base["method"]}'
+        out[label] = round(d.mean, 2)
+        if d.low is not None:
+            out[f'{label} 95% low'], out[f'{label} 95% high'] = round(d.low, 2), round(d.high, 2)
+        if d.p is not None:
+            out[f'{label} p'] = round(d.p, 4)
+    return out
+
+
+# (metafile metric, field)
+METAFILE_METRICS = (('mIoU', 'seg'), ('mIoU(ms+flip)', 'ms'), ('mIoU(ms+flip+crf)', 'ms_crf'))
+
+
+def metafile(rows, dataset, baseline=None):
+    """An OpenMMLab metafile: per config the mean over seeds as the metric, its std, and (with ``baseline``) the
+    paired difference to the baseline row with its 95% interval and p."""
     import yaml
     collections, models = {}, []
+    base = find_baseline(rows, baseline) if baseline else None
     for r in rows:
         title, url = PAPERS.get(r['collection'], (r['collection'], None))
         stats = {k: summarise([x[k] for x in r['runs']]) for k in ('seg', 'ms', 'ms_crf', 'mem', 'fps')}
@@ -242,11 +269,13 @@ def metafile(rows, dataset):
                                             Paper={'Title': title, 'URL': url},
                                             README=osp.join('configs', r['collection'].lower(), 'README.md'))
         metrics = {}
-        for name, key in (('mIoU', 'seg'), ('mIoU(ms+flip)', 'ms'), ('mIoU(ms+flip+crf)', 'ms_crf')):
+        for name, key in METAFILE_METRICS:
             if stats[key].n:  # the mean is the metric, so tools that read only 'mIoU' get the multi-seed number
                 metrics[name] = round(stats[key].mean, 2)
             if several and stats[key].std is not None:
                 metrics[f'{name} std'] = round(stats[key].std, 2)
+        if base is not None and r is not base:
+            metrics.update(paired_metrics(r, base))
         meta = {'backbone': r['backbone'], 'crop size': f'({r["crop"].replace("x", ",")})', 'lr schd': r['iters'],
                 'Batch Size': r['batch'], 'Training Data': dataset or r['dataset']}
         if several:
@@ -296,7 +325,7 @@ def main():
         print(f'updated: {args.update_readme}')
     if args.metafile:
         with open(args.metafile, 'w') as f:
-            f.write(metafile(rows, args.dataset))
+            f.write(metafile(rows, args.dataset, args.baseline))
         print(f'metafile: {args.metafile}')
 
 
