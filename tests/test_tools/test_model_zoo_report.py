@@ -138,3 +138,22 @@ def test_report_refuses_two_work_dirs_of_one_seed(tmp_path):
     with pytest.raises(AssertionError, match='seed 1 in several work dirs'):
         run_tool(['tools/analysis_tools/model_zoo_report.py', dirs['toco', 0], dirs['toco', 1],
                   str(tmp_path / 'toco-again')])
+
+
+def test_update_readme_fills_only_the_named_block(tmp_path):
+    """--update-readme writes between its markers; --block NAME a second table, the rest of the README untouched."""
+    dirs = _seed_work_dirs(str(tmp_path / 'cmp'))
+    readme = tmp_path / 'README.md'
+    readme.write_text('# Method\n<!-- model-zoo:begin -->\nold main table\n<!-- model-zoo:end -->\nhand-written\n'
+                      '<!-- model-zoo:ablation:begin -->\nold ablation\n<!-- model-zoo:ablation:end -->\nend\n')
+    run_tool(['tools/analysis_tools/model_zoo_report.py', *dirs.values(), '--baseline', 'mcc',
+              '--update-readme', str(readme), '--block', 'ablation'])
+    doc = readme.read_text()
+    main, ablation = doc.split('<!-- model-zoo:ablation:begin -->')
+    assert main == '# Method\n<!-- model-zoo:begin -->\nold main table\n<!-- model-zoo:end -->\nhand-written\n'
+    assert 'old ablation' not in ablation and ablation.endswith('<!-- model-zoo:ablation:end -->\nend\n')
+    assert '| toco | mcc | 0, 1, 2 | -2.00 [-4.48, +0.48] (3), p 0.074 |' in ablation  # the sign follows the baseline
+    assert '--block ablation' in ablation  # the command that made it
+    with pytest.raises(AssertionError, match='no <!-- model-zoo:other:begin --> ... <!-- model-zoo:other:end -->'):
+        run_tool(['tools/analysis_tools/model_zoo_report.py', *dirs.values(), '--update-readme', str(readme),
+                  '--block', 'other'])

@@ -4,6 +4,8 @@
 #       [--out-md report.md] [--metafile configs/mcc/metafile.yaml] [--dataset WeakShapes] [--baseline toco]
 #   python tools/analysis_tools/model_zoo_report.py work_dirs/seeds_dupl/*/ --baseline toco \
 #       --update-readme configs/dupl/README.md --metafile configs/dupl/metafile.yaml
+#   python tools/analysis_tools/model_zoo_report.py work_dirs/seeds/msfc* --baseline msfc \
+#       --update-readme configs/msfc/README.md --block ablation       (a second table: <!-- model-zoo:ablation:begin -->)
 #
 # Seeds: work dirs of one config (same config dump name, schedule, batch, crop and dataset) make one row over their
 # seeds, each run's seed read from its config dump (randomness.seed), so the folder names do not matter: pass every
@@ -54,6 +56,9 @@ def parse_args():
     parser.add_argument('--metafile', help='write an OpenMMLab metafile.yaml here')
     parser.add_argument('--update-readme', help='replace the block between the model-zoo markers of this README '
                         '(<!-- model-zoo:begin --> ... <!-- model-zoo:end -->) with the tables')
+    parser.add_argument('--block', default=None, help='with --update-readme: the block named NAME instead '
+                        '(<!-- model-zoo:NAME:begin --> ... <!-- model-zoo:NAME:end -->), for a second table in '
+                        'one README, e.g. an ablation against another baseline')
     parser.add_argument('--dataset', default=None, help='dataset name for the metafile (default: from the config)')
     parser.add_argument('--baseline', default=None, help='method (or config name) the other rows are compared with, '
                         'paired by seed, with a 95%% interval')
@@ -295,19 +300,23 @@ def metafile(rows, dataset, baseline=None):
     return yaml.safe_dump(dict(Collections=list(collections.values()), Models=models), sort_keys=False)
 
 
-BEGIN, END = '<!-- model-zoo:begin -->', '<!-- model-zoo:end -->'
+def markers(block=None):
+    """The begin/end comments of the unnamed block or of the block ``block``."""
+    tag = 'model-zoo' if block is None else f'model-zoo:{block}'
+    return f'<!-- {tag}:begin -->', f'<!-- {tag}:end -->'
 
 
-def update_readme(path, text):
+def update_readme(path, text, block=None):
     """Put ``text`` between the markers of ``path`` (generated content stays separate from hand-written text)."""
+    begin, end = markers(block)
     with open(path) as f:
         doc = f.read()
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f'{path}: no {BEGIN} ... {END} block to update; add the two markers where the tables go')
-    head, rest = doc.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
+    if begin not in doc or end not in doc:
+        raise SystemExit(f'{path}: no {begin} ... {end} block to update; add the two markers where the tables go')
+    head, rest = doc.split(begin, 1)
+    tail = rest.split(end, 1)[1]
     with open(path, 'w') as f:
-        f.write(f'{head}{BEGIN}\n{text}\n{END}{tail}')
+        f.write(f'{head}{begin}\n{text}\n{end}{tail}')
 
 
 def main():
@@ -321,7 +330,7 @@ def main():
             f.write(text + '\n')
     if args.update_readme:
         update_readme(args.update_readme, tables(rows, command, osp.dirname(osp.abspath(args.update_readme)),
-                                                 args.baseline))
+                                                 args.baseline), args.block)
         print(f'updated: {args.update_readme}')
     if args.metafile:
         with open(args.metafile, 'w') as f:
