@@ -166,6 +166,11 @@ def find_baseline(rows, baseline):
     return match[0]
 
 
+def row_difference(row, base, key):
+    """``row`` minus ``base`` on field ``key``, paired by seed (the README table and the metafile use this)."""
+    return paired_difference({x['seed']: x[key] for x in row['runs']}, {b['seed']: b[key] for b in base['runs']})
+
+
 def difference_table(rows, baseline):
     """Each row minus the baseline row on the seeds both have: mean [95% interval] (n), p."""
     base = find_baseline(rows, baseline)
@@ -175,9 +180,7 @@ def difference_table(rows, baseline):
         if r is base:
             continue
         shared = [x['seed'] for x in r['runs'] if x['seed'] in {b['seed'] for b in base['runs']}]
-        diffs = [format_difference(paired_difference({x['seed']: x[key] for x in r['runs']},
-                                                     {b['seed']: b[key] for b in base['runs']}))
-                 for _, key in DIFFERENCES]
+        diffs = [format_difference(row_difference(r, base, key)) for _, key in DIFFERENCES]
         out.append(f'| {r["method"]} | {base["method"]} | {", ".join(map(str, shared)) or "-"} | '
                    + ' | '.join(diffs) + ' |')
     return out
@@ -244,7 +247,7 @@ def paired_metrics(row, base):
     """
     out = {}
     for name, key in METAFILE_METRICS:
-        d = paired_difference({x['seed']: x[key] for x in row['runs']}, {b['seed']: b[key] for b in base['runs']})
+        d = row_difference(row, base, key)
         if not d.n:
             continue
         label = f'{name} minus {base["method"]}'
